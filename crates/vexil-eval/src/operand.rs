@@ -1,0 +1,150 @@
+//! Constraint operands, parsed once when a namespace is compiled.
+//!
+//! The flag-file loader calls [`parse_operand`] too, so that a value rejected here is reported at
+//! load time with its file and line, and a loaded namespace always compiles.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use crate::datetime::parse_timestamp;
+use crate::model::{ConstraintType, Operator};
+
+/// A constraint's value in the form its operator compares against.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Operand {
+    /// The operator takes no value (`empty`, `present`, `true`, ...).
+    None,
+    Text(Box<str>),
+    Number(f64),
+    /// Seconds since the Unix epoch.
+    Timestamp(i64),
+    TextSet(HashSet<Box<str>>),
+    /// Sorted, for a binary search.
+    NumberSet(Box<[f64]>),
+}
+
+/// Why a constraint value cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OperandError {
+    message: String,
+}
+
+impl OperandError {
+    fn new(message: String) -> OperandError {
+        OperandError { message }
+    }
+}
+
+impl fmt::Display for OperandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for OperandError {}
+
+/// Parses `value` as the operand of a constraint of type `kind` with `operator`.
+///
+/// The operator must be one that `kind` allows ([`Operator::allowed_for`]).
+pub fn parse_operand(
+    kind: ConstraintType,
+    operator: Operator,
+    value: &str,
+) -> Result<Operand, OperandError> {
+    if !operator.takes_value() {
+        return Ok(Operand::None);
+    }
+    let is_list = matches!(operator, Operator::IsOneOf | Operator::IsNotOneOf);
+    match kind {
+        ConstraintType::String | ConstraintType::EntityId if is_list => {
+            parse_text_list(value).map(Operand::TextSet)
+        }
+        ConstraintType::String | ConstraintType::EntityId => Ok(Operand::Text(value.into())),
+        ConstraintType::Number if is_list => parse_number_list(value).map(Operand::NumberSet),
+        ConstraintType::Number => parse_number(value)
+            .map(Operand::Number)
+            .ok_or_else(|| OperandError::new(format!("{value:?} is not a number"))),
+        ConstraintType::DateTime => parse_timestamp(value)
+            .map(Operand::Timestamp)
+            .ok_or_else(|| {
+                OperandError::new(format!(
+                    "{value:?} is not an RFC 3339 date-time or a YYYY-MM-DD date"
+                ))
+            }),
+        ConstraintType::Boolean => Ok(Operand::None),
+    }
+}
+
+/// A finite decimal number. Rust's float grammar, less `inf` and `NaN`, which no user means.
+pub fn parse_number(text: &str) -> Option<f64> {
+    text.parse::<f64>().ok().filter(|number| number.is_finite())
+}
+
+fn parse_text_list(value: &str) -> Result<HashSet<Box<str>>, OperandError> {
+    let items: Vec<String> = serde_json::from_str(value).map_err(|_| {
+        OperandError::new(format!(
+            "{value:?} is not a list of strings (a JSON array such as [\"a\",\"b\"])"
+        ))
+    })?;
+    Ok(items.into_iter().map(String::into_boxed_str).collect())
+}
+
+fn parse_number_list(value: &str) -> Result<Box<[f64]>, OperandError> {
+    let mut numbers: Vec<f64> = serde_json::from_str(value).map_err(|_| {
+        OperandError::new(format!(
+            "{value:?} is not a list of numbers (a JSON array such as [1,2])"
+        ))
+    })?;
+    numbers.sort_by(f64::total_cmp);
+    Ok(numbers.into_boxed_slice())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_free_operators_ignore_the_value() {
+        let operand = parse_operand(ConstraintType::Number, Operator::Present, "junk");
+        assert_eq!(operand, Ok(Operand::None));
+    }
+
+    #[test]
+    fn numbers_and_lists() {
+        assert_eq!(
+            parse_operand(ConstraintType::Number, Operator::Gte, "1.5"),
+            Ok(Operand::Number(1.5))
+        );
+        assert_eq!(
+            parse_operand(ConstraintType::Number, Operator::IsOneOf, "[3, 1, 2.5]"),
+            Ok(Operand::NumberSet(vec![1.0, 2.5, 3.0].into_boxed_slice()))
+        );
+        let error = parse_operand(ConstraintType::Number, Operator::Eq, "NaN").unwrap_err();
+        assert_eq!(error.to_string(), "\"NaN\" is not a number");
+        let error = parse_operand(ConstraintType::Number, Operator::IsOneOf, "[1, \"a\"]");
+        assert_eq!(
+            error.unwrap_err().to_string(),
+            "\"[1, \\\"a\\\"]\" is not a list of numbers (a JSON array such as [1,2])"
+        );
+    }
+
+    #[test]
+    fn text_lists_become_sets() {
+        let Ok(Operand::TextSet(set)) =
+            parse_operand(ConstraintType::EntityId, Operator::IsNotOneOf, r#"["a","b"]"#)
+        else {
+            panic!("expected a set");
+        };
+        assert!(set.contains("a") && set.contains("b") && set.len() == 2);
+        assert!(parse_operand(ConstraintType::String, Operator::IsOneOf, "a,b").is_err());
+    }
+
+    #[test]
+    fn datetimes() {
+        assert_eq!(
+            parse_operand(ConstraintType::DateTime, Operator::Lt, "1970-01-02"),
+            Ok(Operand::Timestamp(86_400))
+        );
+        assert!(parse_operand(ConstraintType::DateTime, Operator::Lt, "tomorrow").is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! Flag files (in progress).
