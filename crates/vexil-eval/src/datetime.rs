@@ -98,9 +98,62 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
+/// Formats seconds and nanoseconds since the Unix epoch as RFC 3339 in UTC, with the fraction
+/// trimmed of trailing zeros (Go's `RFC3339Nano`, as Flipt's responses carry it).
+pub fn format_timestamp(seconds: i64, nanos: u32) -> String {
+    let days = seconds.div_euclid(86_400);
+    let second_of_day = seconds.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    let mut text = format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+        second_of_day / 3_600,
+        second_of_day / 60 % 60,
+        second_of_day % 60
+    );
+    if nanos > 0 {
+        let fraction = format!("{nanos:09}");
+        text.push('.');
+        text.push_str(fraction.trim_end_matches('0'));
+    }
+    text.push('Z');
+    text
+}
+
+/// The date of a day number since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_timestamp;
+    use super::{format_timestamp, parse_timestamp};
+
+    #[test]
+    fn formats_and_parses_back() {
+        assert_eq!(format_timestamp(0, 0), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            format_timestamp(1_136_214_245, 120_000_000),
+            "2006-01-02T15:04:05.12Z"
+        );
+        for seconds in [-86_401, -1, 0, 951_782_400, 4_102_444_800, 253_402_300_799] {
+            let text = format_timestamp(seconds, 0);
+            assert_eq!(parse_timestamp(&text), Some(seconds), "{text}");
+        }
+    }
 
     #[test]
     fn epoch_and_known_instants() {

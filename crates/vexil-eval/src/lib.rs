@@ -1,12 +1,49 @@
 /*!
-Vexil's evaluation engine.
+Vexil's evaluation engine: Flipt's flag semantics, bit for bit, with no I/O.
 
-(crate documentation is being written)
+A [`model::Namespace`] (plain data, from flag files or a snapshot) is compiled once into an
+[`Index`]; the index evaluates [`Request`]s without allocating and returns results that borrow
+from it. The same crate serves the native server and the WebAssembly engine, so it knows nothing
+of files, sockets, clocks or threads.
+
+```
+use vexil_eval::{read_snapshot, Index, Request};
+
+let snapshot = br#"{"namespace":{"key":"default"},"flags":[{"key":"dark-mode","name":"Dark mode",
+  "enabled":false,"type":"BOOLEAN_FLAG_TYPE","rollouts":[{"type":"THRESHOLD_ROLLOUT_TYPE",
+  "rank":1,"threshold":{"percentage":100,"value":true}}]}]}"#;
+let index = Index::compile(&read_snapshot(snapshot)?)?;
+let context = [("plan", "pro")];
+let answer = index.evaluate_boolean(&Request::new("dark-mode", "user-1", &context))?;
+assert!(answer.enabled);
+# Ok::<(), Box<dyn std::error::Error>>(())
+```
+
+Modules, in the order data flows: [`model`] (plain data), `snapshot` (Flipt's snapshot JSON in and
+out, with its digest), `index` (compile), `matching` (constraints by type), `bucket` (CRC-32 and
+distribution boundaries), `evaluate` (the variant and boolean flows), `explain` (the same, recorded
+for people) and `response` (Flipt's response JSON).
 */
 
+mod bucket;
+mod context;
 mod datetime;
+mod evaluate;
+mod explain;
+mod index;
+mod matching;
 pub mod model;
 mod operand;
+pub mod response;
+mod snapshot;
 
-pub use datetime::parse_timestamp;
+pub use bucket::{distribution_boundaries, threshold_bucket, variant_bucket};
+pub use context::{Context, Request};
+pub use datetime::{format_timestamp, parse_timestamp};
+pub use evaluate::{
+    BooleanEvaluation, EvalError, Evaluation, Reason, SegmentKeys, VariantEvaluation,
+};
+pub use explain::{ConstraintVerdict, Explanation, SegmentVerdict, Step, StepKind};
+pub use index::{CompileError, CompiledVariant, Index, MAX_SEGMENTS_PER_RULE};
 pub use operand::{parse_number, parse_operand, Operand, OperandError};
+pub use snapshot::{read_snapshot, write_snapshot, Snapshot, SnapshotError};

@@ -64,13 +64,15 @@ pub fn parse_operand(
         ConstraintType::Number => parse_number(value)
             .map(Operand::Number)
             .ok_or_else(|| OperandError::new(format!("{value:?} is not a number"))),
-        ConstraintType::DateTime => parse_timestamp(value)
-            .map(Operand::Timestamp)
-            .ok_or_else(|| {
-                OperandError::new(format!(
-                    "{value:?} is not an RFC 3339 date-time or a YYYY-MM-DD date"
-                ))
-            }),
+        ConstraintType::DateTime => {
+            parse_timestamp(value)
+                .map(Operand::Timestamp)
+                .ok_or_else(|| {
+                    OperandError::new(format!(
+                        "{value:?} is not an RFC 3339 date-time or a YYYY-MM-DD date"
+                    ))
+                })
+        }
         ConstraintType::Boolean => Ok(Operand::None),
     }
 }
@@ -95,6 +97,10 @@ fn parse_number_list(value: &str) -> Result<Box<[f64]>, OperandError> {
             "{value:?} is not a list of numbers (a JSON array such as [1,2])"
         ))
     })?;
+    // total_cmp orders -0 before +0, which are the same number to a user: keep only +0.
+    for number in &mut numbers {
+        *number += 0.0;
+    }
     numbers.sort_by(f64::total_cmp);
     Ok(numbers.into_boxed_slice())
 }
@@ -130,9 +136,11 @@ mod tests {
 
     #[test]
     fn text_lists_become_sets() {
-        let Ok(Operand::TextSet(set)) =
-            parse_operand(ConstraintType::EntityId, Operator::IsNotOneOf, r#"["a","b"]"#)
-        else {
+        let Ok(Operand::TextSet(set)) = parse_operand(
+            ConstraintType::EntityId,
+            Operator::IsNotOneOf,
+            r#"["a","b"]"#,
+        ) else {
             panic!("expected a set");
         };
         assert!(set.contains("a") && set.contains("b") && set.len() == 2);

@@ -1,0 +1,92 @@
+//! Bucketing: which share of entities a hash puts where, computed exactly as Flipt does.
+//!
+//! The hash is CRC-32 (IEEE) over UTF-8 bytes with no salt. Hashing the two parts in turn gives
+//! the hash of their concatenation without building it, so bucketing allocates nothing.
+
+/// How many buckets a variant rule distributes over.
+pub const VARIANT_BUCKETS: u32 = 1000;
+
+/// A variant rule's bucket: `crc32(flag_key ++ entity_id) % 1000`.
+pub fn variant_bucket(flag_key: &str, entity_id: &str) -> u32 {
+    crc32_of(flag_key, entity_id) % VARIANT_BUCKETS
+}
+
+/// A threshold rollout's bucket: `crc32(entity_id ++ flag_key) % 100` (note the order).
+pub fn threshold_bucket(entity_id: &str, flag_key: &str) -> u32 {
+    crc32_of(entity_id, flag_key) % 100
+}
+
+/// Whether a threshold rollout of `percentage` takes an entity in `bucket`.
+pub fn threshold_matches(bucket: u32, percentage: f32) -> bool {
+    (bucket as f32) < percentage
+}
+
+fn crc32_of(first: &str, second: &str) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(first.as_bytes());
+    hasher.update(second.as_bytes());
+    hasher.finalize()
+}
+
+/// The upper bucket boundary of each usable distribution, as `(distribution position, boundary)`.
+///
+/// Distributions with a rollout of 0 or less are dropped. The rest share the 1000 buckets in
+/// proportion to their rollouts, so rollouts summing under 100 still cover every bucket. The
+/// arithmetic is in `f32`, as in Flipt's engine, so that boundaries round identically: 33.33,
+/// 33.33, 33.34 give 333, 667, 1000. The last boundary is always 1000.
+pub fn distribution_boundaries(
+    rollouts: impl Iterator<Item = f32> + Clone,
+) -> impl Iterator<Item = (usize, u32)> {
+    let usable = rollouts.enumerate().filter(|&(_, rollout)| rollout > 0.0);
+    let total: f32 = usable.clone().map(|(_, rollout)| rollout).sum();
+    let last = usable.clone().last().map(|(position, _)| position);
+    let mut cumulative = 0.0f32;
+    usable.map(move |(position, rollout)| {
+        cumulative += rollout / total * 100.0;
+        let boundary = if Some(position) == last {
+            VARIANT_BUCKETS
+        } else {
+            (cumulative * 10.0).round() as u32
+        };
+        (position, boundary)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_variant_buckets() {
+        assert_eq!(variant_bucket("foo", "1"), 244);
+        assert_eq!(variant_bucket("foo", "2"), 934);
+        assert_eq!(variant_bucket("foo", "10"), 54);
+        assert_eq!(variant_bucket("foo", "01"), 785);
+    }
+
+    #[test]
+    fn known_threshold_bucket() {
+        assert_eq!(threshold_bucket("test-entity", "test-flag"), 65);
+        assert!(threshold_matches(65, 65.5));
+        assert!(!threshold_matches(65, 65.0));
+    }
+
+    fn boundaries(rollouts: &[f32]) -> Vec<(usize, u32)> {
+        distribution_boundaries(rollouts.iter().copied()).collect()
+    }
+
+    #[test]
+    fn thirds_round_like_flipt() {
+        assert_eq!(
+            boundaries(&[33.33, 33.33, 33.34]),
+            [(0, 333), (1, 667), (2, 1000)]
+        );
+    }
+
+    #[test]
+    fn zero_rollouts_are_dropped_and_the_rest_normalised() {
+        assert_eq!(boundaries(&[0.0, 25.0, 25.0]), [(1, 500), (2, 1000)]);
+        assert_eq!(boundaries(&[10.0]), [(0, 1000)]);
+        assert_eq!(boundaries(&[0.0, 0.0]), []);
+    }
+}

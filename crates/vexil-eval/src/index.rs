@@ -1,0 +1,310 @@
+//! The evaluation index: a namespace compiled once, so that evaluation only reads.
+//!
+//! Compiling resolves every reference (segment and variant keys become positions), parses every
+//! constraint operand, turns `isoneof` lists into sets and distributions into bucket boundaries.
+//! Segments are compiled once and shared by every rule and rollout that names them.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::bucket::distribution_boundaries;
+use crate::model::{
+    ConstraintType, FlagKind, MatchType, Namespace, Operator, RolloutKind, SegmentOperator,
+};
+use crate::operand::{parse_operand, Operand};
+
+/// The most segments one rule or rollout may name: matched segments are tracked in a `u64`.
+pub const MAX_SEGMENTS_PER_RULE: usize = 64;
+
+/// A compiled namespace, ready to evaluate.
+#[derive(Debug)]
+pub struct Index {
+    pub(crate) namespace_key: Box<str>,
+    pub(crate) flags: Vec<CompiledFlag>,
+    pub(crate) flag_positions: HashMap<Box<str>, usize>,
+    pub(crate) segments: Vec<CompiledSegment>,
+}
+
+#[derive(Debug)]
+pub(crate) struct CompiledFlag {
+    pub(crate) key: Box<str>,
+    pub(crate) enabled: bool,
+    pub(crate) kind: FlagKind,
+    pub(crate) variants: Vec<CompiledVariant>,
+    pub(crate) default_variant: Option<usize>,
+    pub(crate) rules: Vec<CompiledRule>,
+    pub(crate) rollouts: Vec<CompiledRollout>,
+}
+
+/// A variant as evaluation returns it.
+#[derive(Debug)]
+pub struct CompiledVariant {
+    pub(crate) key: Box<str>,
+    /// The attachment as compact JSON text, `""` when there is none (Flipt's wire form).
+    pub(crate) attachment: Box<str>,
+}
+
+#[derive(Debug)]
+pub(crate) struct CompiledRule {
+    pub(crate) segments: SegmentGroup,
+    /// `(boundary, variant position)` in ascending boundary order; the last boundary is 1000.
+    pub(crate) buckets: Box<[(u32, usize)]>,
+}
+
+#[derive(Debug)]
+pub(crate) enum CompiledRollout {
+    Threshold { percentage: f32, value: bool },
+    Segment { segments: SegmentGroup, value: bool },
+}
+
+/// The segments of one rule or rollout and how they combine.
+#[derive(Debug)]
+pub(crate) struct SegmentGroup {
+    pub(crate) positions: Box<[usize]>,
+    pub(crate) operator: SegmentOperator,
+}
+
+#[derive(Debug)]
+pub(crate) struct CompiledSegment {
+    pub(crate) key: Box<str>,
+    pub(crate) match_type: MatchType,
+    pub(crate) constraints: Box<[CompiledConstraint]>,
+}
+
+#[derive(Debug)]
+pub(crate) struct CompiledConstraint {
+    pub(crate) kind: ConstraintType,
+    pub(crate) property: Box<str>,
+    pub(crate) operator: Operator,
+    pub(crate) operand: Operand,
+    /// The operand as written, for explanations.
+    pub(crate) value: Box<str>,
+}
+
+/// Why a namespace does not compile: the first problem found, with its path in the namespace.
+///
+/// Flag files are validated completely before they get here; this guards snapshots and other
+/// programmatic input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompileError {
+    path: String,
+    message: String,
+}
+
+impl CompileError {
+    fn new(path: String, message: String) -> CompileError {
+        CompileError { path, message }
+    }
+
+    /// Where in the namespace, e.g. `flags[2].rules[0].distributions[1]`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// What is wrong there.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+impl Index {
+    /// Compiles a namespace, checking every reference and operand.
+    pub fn compile(namespace: &Namespace) -> Result<Index, CompileError> {
+        let mut segments = Vec::with_capacity(namespace.segments.len());
+        let mut segment_positions = HashMap::with_capacity(namespace.segments.len());
+        for (segment_idx, segment) in namespace.segments.iter().enumerate() {
+            let path = format!("segments[{segment_idx}]");
+            if segment_positions
+                .insert(segment.key.as_str(), segments.len())
+                .is_some()
+            {
+                let message = format!("duplicate segment key {:?}", segment.key);
+                return Err(CompileError::new(path, message));
+            }
+            let constraints = segment
+                .constraints
+                .iter()
+                .enumerate()
+                .map(|(constraint_idx, constraint)| {
+                    let path = format!("{path}.constraints[{constraint_idx}]");
+                    if !constraint.operator.allowed_for(constraint.kind) {
+                        let message = format!(
+                            "operator {:?} does not apply to {}",
+                            constraint.operator.as_str(),
+                            constraint.kind.file_name()
+                        );
+                        return Err(CompileError::new(path, message));
+                    }
+                    let operand =
+                        parse_operand(constraint.kind, constraint.operator, &constraint.value)
+                            .map_err(|error| CompileError::new(path, error.to_string()))?;
+                    Ok(CompiledConstraint {
+                        kind: constraint.kind,
+                        property: constraint.property.as_str().into(),
+                        operator: constraint.operator,
+                        operand,
+                        value: constraint.value.as_str().into(),
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            segments.push(CompiledSegment {
+                key: segment.key.as_str().into(),
+                match_type: segment.match_type,
+                constraints,
+            });
+        }
+
+        let resolve_segments = |path: &str, keys: &[String], operator: SegmentOperator| {
+            if keys.is_empty() {
+                return Err(CompileError::new(path.into(), "names no segment".into()));
+            }
+            if keys.len() > MAX_SEGMENTS_PER_RULE {
+                let message = format!(
+                    "names {} segments; at most {MAX_SEGMENTS_PER_RULE} are supported",
+                    keys.len()
+                );
+                return Err(CompileError::new(path.into(), message));
+            }
+            let positions = keys
+                .iter()
+                .map(|key| {
+                    segment_positions.get(key.as_str()).copied().ok_or_else(|| {
+                        CompileError::new(path.into(), format!("unknown segment {key:?}"))
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            Ok(SegmentGroup {
+                positions,
+                operator,
+            })
+        };
+
+        let mut flags = Vec::with_capacity(namespace.flags.len());
+        let mut flag_positions = HashMap::with_capacity(namespace.flags.len());
+        for (flag_idx, flag) in namespace.flags.iter().enumerate() {
+            let path = format!("flags[{flag_idx}]");
+            if flag_positions
+                .insert(Box::from(flag.key.as_str()), flags.len())
+                .is_some()
+            {
+                let message = format!("duplicate flag key {:?}", flag.key);
+                return Err(CompileError::new(path, message));
+            }
+            let variants: Vec<CompiledVariant> = flag
+                .variants
+                .iter()
+                .map(|variant| CompiledVariant {
+                    key: variant.key.as_str().into(),
+                    attachment: variant
+                        .attachment
+                        .as_ref()
+                        .map(|value| value.to_string().into_boxed_str())
+                        .unwrap_or_default(),
+                })
+                .collect();
+            let variant_position = |key: &str| variants.iter().position(|v| &*v.key == key);
+            let mut rules = Vec::with_capacity(flag.rules.len());
+            for (rule_idx, rule) in flag.rules.iter().enumerate() {
+                let path = format!("{path}.rules[{rule_idx}]");
+                let segments = resolve_segments(&path, &rule.segment_keys, rule.segment_operator)?;
+                let mut positions = Vec::with_capacity(rule.distributions.len());
+                for (distribution_idx, distribution) in rule.distributions.iter().enumerate() {
+                    let path = format!("{path}.distributions[{distribution_idx}]");
+                    let position =
+                        variant_position(&distribution.variant_key).ok_or_else(|| {
+                            let message = format!("unknown variant {:?}", distribution.variant_key);
+                            CompileError::new(path.clone(), message)
+                        })?;
+                    if !(0.0..=100.0).contains(&distribution.rollout) {
+                        let message = format!("rollout {} is outside 0..100", distribution.rollout);
+                        return Err(CompileError::new(path, message));
+                    }
+                    positions.push(position);
+                }
+                let rollouts = rule.distributions.iter().map(|d| d.rollout);
+                let buckets = distribution_boundaries(rollouts)
+                    .map(|(distribution_idx, boundary)| (boundary, positions[distribution_idx]))
+                    .collect();
+                rules.push(CompiledRule { segments, buckets });
+            }
+            let mut rollouts = Vec::with_capacity(flag.rollouts.len());
+            for (rollout_idx, rollout) in flag.rollouts.iter().enumerate() {
+                let path = format!("{path}.rollouts[{rollout_idx}]");
+                rollouts.push(match &rollout.kind {
+                    RolloutKind::Threshold { percentage, value } => {
+                        if !(0.0..=100.0).contains(percentage) {
+                            let message = format!("percentage {percentage} is outside 0..100");
+                            return Err(CompileError::new(path, message));
+                        }
+                        CompiledRollout::Threshold {
+                            percentage: *percentage,
+                            value: *value,
+                        }
+                    }
+                    RolloutKind::Segment {
+                        segment_keys,
+                        segment_operator,
+                        value,
+                    } => CompiledRollout::Segment {
+                        segments: resolve_segments(&path, segment_keys, *segment_operator)?,
+                        value: *value,
+                    },
+                });
+            }
+            flags.push(CompiledFlag {
+                key: flag.key.as_str().into(),
+                enabled: flag.enabled,
+                kind: flag.kind,
+                default_variant: flag.variants.iter().position(|variant| variant.default),
+                variants,
+                rules,
+                rollouts,
+            });
+        }
+
+        Ok(Index {
+            namespace_key: namespace.key.as_str().into(),
+            flags,
+            flag_positions,
+            segments,
+        })
+    }
+
+    /// The key of the compiled namespace.
+    pub fn namespace_key(&self) -> &str {
+        &self.namespace_key
+    }
+
+    /// The flags, in file order, as `(key, kind, enabled)`.
+    pub fn flags(&self) -> impl ExactSizeIterator<Item = (&str, FlagKind, bool)> {
+        self.flags
+            .iter()
+            .map(|flag| (&*flag.key, flag.kind, flag.enabled))
+    }
+
+    pub(crate) fn flag(&self, key: &str) -> Option<&CompiledFlag> {
+        self.flag_positions
+            .get(key)
+            .map(|&position| &self.flags[position])
+    }
+}
+
+impl CompiledVariant {
+    /// The variant's key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The attachment as JSON text, or `""`.
+    pub fn attachment(&self) -> &str {
+        &self.attachment
+    }
+}
