@@ -187,7 +187,8 @@ fn and_needs_every_segment_or_needs_one() {
             None
         ),
     ]));
-    let cases: [(&[(&str, &str)], bool, &[&str]); 4] = [
+    type Pairs<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(Pairs, bool, &[&str]); 4] = [
         (&[("region", "eu"), ("plan", "pro")], true, &["eu", "pro"]),
         (&[("region", "eu")], false, &["eu"]),
         (&[("plan", "pro")], false, &["pro"]),
