@@ -1,1 +1,284 @@
-//! Flag files (in progress).
+/*!
+Reads Flipt's declarative flag files into Vexil's model, validating them completely.
+
+This crate is the only part of Vexil that knows flag files: it finds them in a directory
+(Flipt's `.flipt.yml` index or its default globs), parses YAML and JSON with positions, applies
+the format's version gates, and checks everything that makes a namespace unusable, so that a
+namespace it produces always compiles in `vexil-eval`. It knows nothing about serving or
+evaluating.
+
+```no_run
+let loaded = vexil_flags::load_dir(std::path::Path::new("flags"));
+for diagnostic in loaded.diagnostics() {
+    eprintln!("{diagnostic}");
+}
+for (key, namespace) in &loaded.namespaces {
+    match &namespace.result {
+        Ok(namespace) => println!("{key}: {} flags", namespace.flags.len()),
+        Err(errors) => println!("{key}: {} errors, keeping the last good revision", errors.len()),
+    }
+}
+```
+
+Design notes:
+- **Every error at once.** Loading never stops at the first mistake; each is a [`Diagnostic`]
+  with file, line, column and document path. A namespace with any error is not produced, but the
+  others are: a server keeps serving the last good revision of a failing namespace while the rest
+  update.
+- **One validator.** Constraint values are checked with `vexil_eval::parse_operand`, the parser
+  the evaluator compiles them with, so load-time validation and evaluation cannot disagree.
+- **Deterministic.** Files are read in path order and documents in file order, so the same files
+  give the same model, and the same diagnostics, on any machine.
+*/
+
+#![deny(missing_docs)]
+
+mod diagnostic;
+mod discover;
+mod document;
+mod namespace;
+mod reader;
+mod version;
+mod yaml;
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+pub use diagnostic::{Diagnostic, DiagnosticKind};
+pub use discover::{discover, INDEX_FILE};
+pub use document::MAX_SEGMENTS_PER_RULE;
+pub use namespace::NamespaceLoad;
+
+use namespace::NamespaceBuilder;
+
+/// The result of loading a set of flag files.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Loaded {
+    /// Every namespace some file contributes to, by key, each with its files and its outcome.
+    pub namespaces: BTreeMap<String, NamespaceLoad>,
+    /// Problems not attributable to a namespace: an unreadable directory or index, or a file that
+    /// cannot be read or parsed and whose namespace cannot be told. When this is not empty some
+    /// flags may be missing from `namespaces`, so a server should not drop a namespace it no
+    /// longer sees.
+    pub errors: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    /// Every diagnostic, of every namespace and unattributed, sorted by file, line and column.
+    pub fn diagnostics(&self) -> Vec<&Diagnostic> {
+        let mut all: Vec<&Diagnostic> = self.errors.iter().collect();
+        for namespace in self.namespaces.values() {
+            if let Err(errors) = &namespace.result {
+                all.extend(errors);
+            }
+        }
+        all.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        // A syntax error in a file shared by several namespaces is reported by each of them.
+        all.dedup();
+        all
+    }
+
+    /// Whether everything loaded without a problem.
+    pub fn is_ok(&self) -> bool {
+        self.errors.is_empty() && self.namespaces.values().all(|ns| ns.result.is_ok())
+    }
+}
+
+/// Loads the flag files found in `dir` (see [`discover`]).
+pub fn load_dir(dir: &Path) -> Loaded {
+    let (files, errors) = discover(dir);
+    load(files, errors)
+}
+
+/// Loads the given paths: a directory is searched as by [`load_dir`], a file is read as it is
+/// (whatever its name), as `vexil validate a.yml b.json flags/` does.
+pub fn load_files(paths: &[PathBuf]) -> Loaded {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let (found, problems) = discover(path);
+            files.extend(found);
+            errors.extend(problems);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    load(files, errors)
+}
+
+/// Loads one file's text as if it had been read from `file`; for tests and for checking a file
+/// before it is written.
+pub fn load_str(file: &Path, text: &str) -> Loaded {
+    let mut loader = Loader::default();
+    loader.add_text(file, text);
+    loader.finish()
+}
+
+fn load(mut files: Vec<PathBuf>, errors: Vec<Diagnostic>) -> Loaded {
+    files.sort();
+    files.dedup();
+    let mut loader = Loader {
+        errors,
+        ..Loader::default()
+    };
+    for file in &files {
+        match std::fs::read_to_string(file) {
+            Ok(text) => loader.add_text(file, &text),
+            Err(error) => {
+                let message = format!("cannot read: {error}");
+                loader.attribute(
+                    file,
+                    &[],
+                    Diagnostic::for_file(DiagnosticKind::Io, file, message),
+                );
+            }
+        }
+    }
+    loader.finish()
+}
+
+/// Sorts documents into namespaces as files are added.
+#[derive(Default)]
+struct Loader {
+    namespaces: BTreeMap<String, NamespaceBuilder>,
+    errors: Vec<Diagnostic>,
+}
+
+impl Loader {
+    fn namespace(&mut self, key: &str) -> &mut NamespaceBuilder {
+        self.namespaces
+            .entry(key.to_string())
+            .or_insert_with(|| NamespaceBuilder::new(key))
+    }
+
+    fn add_text(&mut self, file: &Path, text: &str) {
+        let stream = yaml::parse_stream(text);
+        let mut file_namespaces: Vec<String> = Vec::new();
+        for document in &stream.documents {
+            let content = document::read_document(file, &document.root);
+            match &content.namespace {
+                Some(header) => {
+                    let key = header.key.clone();
+                    self.namespace(&key).add_document(file, content);
+                    if !file_namespaces.contains(&key) {
+                        file_namespaces.push(key);
+                    }
+                }
+                // The `namespace` field itself is broken: its errors go where a broken file's do.
+                None => {
+                    for diagnostic in content.diagnostics {
+                        self.attribute(file, &[], diagnostic);
+                    }
+                }
+            }
+        }
+        if let Some(error) = stream.syntax_error {
+            let diagnostic = Diagnostic::new(
+                DiagnosticKind::Syntax,
+                file,
+                error.position.line,
+                error.position.column,
+                String::new(),
+                error.message,
+            );
+            self.attribute(file, &file_namespaces, diagnostic);
+        }
+    }
+
+    /// Files the problem of a file under the namespaces it is known to feed; failing that, the
+    /// one its place (`namespaces/<ns>/...`) suggests; failing that, under no namespace.
+    fn attribute(&mut self, file: &Path, known: &[String], diagnostic: Diagnostic) {
+        let guessed = namespace_from_layout(file);
+        let targets: Vec<String> = match (known, guessed) {
+            ([], Some(guessed)) => vec![guessed],
+            ([], None) => {
+                self.errors.push(diagnostic);
+                return;
+            }
+            (known, _) => known.to_vec(),
+        };
+        for key in targets {
+            let namespace = self.namespace(&key);
+            namespace.add_file(file);
+            namespace.add_diagnostic(diagnostic.clone());
+        }
+    }
+
+    fn finish(mut self) -> Loaded {
+        diagnostic::sort(&mut self.errors);
+        Loaded {
+            namespaces: self
+                .namespaces
+                .into_iter()
+                .map(|(key, builder)| (key, builder.finish()))
+                .collect(),
+            errors: self.errors,
+        }
+    }
+}
+
+/// `prod` for `.../namespaces/prod/features.yml`, Flipt's own layout.
+fn namespace_from_layout(file: &Path) -> Option<String> {
+    let parts: Vec<&str> = file
+        .parent()?
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(part) => part.to_str(),
+            _ => None,
+        })
+        .collect();
+    let at = parts.iter().rposition(|part| *part == "namespaces")?;
+    parts.get(at + 1).map(|key| key.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespace_is_guessed_from_flipts_layout() {
+        let guess = |path: &str| namespace_from_layout(Path::new(path));
+        assert_eq!(
+            guess("flags/namespaces/prod/features.yml").as_deref(),
+            Some("prod")
+        );
+        assert_eq!(
+            guess("namespaces/prod/team/a.features.yml").as_deref(),
+            Some("prod")
+        );
+        assert_eq!(guess("namespaces/features.yml"), None);
+        assert_eq!(guess("features.yml"), None);
+    }
+
+    #[test]
+    fn a_syntax_error_fails_the_namespaces_the_file_feeds() {
+        let loaded = load_str(
+            Path::new("a.yml"),
+            "namespace: one\nflags: []\n---\nnamespace: two\n---\nflags: [\n",
+        );
+        let failed: Vec<&str> = loaded
+            .namespaces
+            .iter()
+            .filter(|(_, ns)| ns.result.is_err())
+            .map(|(key, _)| key.as_str())
+            .collect();
+        assert_eq!(failed, ["one", "two"]);
+        let rendered: Vec<String> = loaded.diagnostics().iter().map(|d| d.to_string()).collect();
+        assert_eq!(rendered.len(), 1, "{rendered:?}");
+        assert!(
+            rendered[0].starts_with("a.yml:7:1: YAML syntax error: "),
+            "{rendered:?}"
+        );
+        assert!(loaded.errors.is_empty());
+    }
+
+    #[test]
+    fn an_unattributable_broken_file_is_a_loose_error() {
+        let loaded = load_str(Path::new("features.yml"), "flags: [\n");
+        assert!(loaded.namespaces.is_empty());
+        assert_eq!(loaded.errors.len(), 1);
+        assert_eq!(loaded.errors[0].kind(), DiagnosticKind::Syntax);
+        assert!(!loaded.is_ok());
+    }
+}
