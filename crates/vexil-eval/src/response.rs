@@ -139,13 +139,10 @@ impl Serialize for BatchResponse<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut body = serializer.serialize_struct("BatchResponse", 3)?;
         body.serialize_field("requestId", self.meta.request_id)?;
-        let meta = ResponseMeta {
-            request_id: "",
-            ..self.meta
-        };
+        // Each entry repeats the batch's request id, time and duration, as Flipt's do.
         let entries = BatchEntries {
             items: self.items,
-            meta,
+            meta: self.meta,
         };
         body.serialize_field("responses", &entries)?;
         body.serialize_field("requestDurationMillis", &self.meta.request_duration_millis)?;

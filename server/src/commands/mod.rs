@@ -1,0 +1,18 @@
+//! One module per subcommand.
+
+mod evaluate;
+mod snapshot;
+mod validate;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Validate(args) => validate::run(&args),
+        Command::Evaluate(args) => evaluate::run(&args),
+        Command::Snapshot(args) => snapshot::run(&args),
+    }
+}

@@ -1,0 +1,322 @@
+//! The `vexil` command line, run as a user runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{json, Value};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn vexil(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vexil"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("VEXIL_FLAGS")
+        .output()
+        .expect("vexil runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("utf-8")
+}
+
+#[test]
+fn validate_accepts_the_examples() {
+    let output = vexil(&workspace(), &["validate", "examples/flags"]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout(&output), "");
+}
+
+/// Every kind of mistake the validator knows, printed as a compiler prints errors, exit code 1.
+#[test]
+fn validate_lists_every_mistake_like_a_compiler() {
+    let crate_dir = workspace().join("crates/vexil-flags");
+    let expected = std::fs::read_to_string(crate_dir.join("tests/fixtures/mistakes.expected"))
+        .expect("expected report");
+    let output = vexil(&crate_dir, &["validate", "tests/fixtures/mistakes"]);
+    assert_eq!(output.status.code(), Some(1));
+    let printed = stdout(&output);
+    for (index, (got, want)) in printed.lines().zip(expected.lines()).enumerate() {
+        assert_eq!(got, want, "line {index}");
+    }
+    assert_eq!(printed.lines().count(), expected.lines().count());
+}
+
+#[test]
+fn validate_speaks_json_for_tools() {
+    let crate_dir = workspace().join("crates/vexil-flags");
+    let output = vexil(
+        &crate_dir,
+        &[
+            "validate",
+            "--format",
+            "json",
+            "tests/fixtures/mistakes/duplicate.features.yml",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(
+        report[0],
+        json!({
+            "file": "tests/fixtures/mistakes/duplicate.features.yml",
+            "line": 6,
+            "column": 10,
+            "path": "flags[1].key",
+            "message": "duplicate flag key \"only-once\" in namespace \"kinds\" (first defined at tests/fixtures/mistakes/duplicate.features.yml:4:10)",
+        })
+    );
+}
+
+/// Same files, same bytes, same digest: across runs and wherever the files are.
+#[test]
+fn snapshots_are_byte_identical_across_runs_and_places() {
+    let root = workspace();
+    let first = vexil(
+        &root,
+        &[
+            "snapshot",
+            "--flags",
+            "examples/flags",
+            "--namespace",
+            "default",
+        ],
+    );
+    let second = vexil(
+        &root,
+        &[
+            "snapshot",
+            "--flags",
+            "examples/flags",
+            "--namespace",
+            "default",
+        ],
+    );
+    assert!(first.status.success(), "{first:?}");
+    assert_eq!(first.stdout, second.stdout);
+
+    let copy = tempfile::tempdir().expect("temp dir");
+    copy_dir(&root.join("examples/flags"), copy.path());
+    let elsewhere = vexil(
+        copy.path(),
+        &["snapshot", "--flags", ".", "--namespace", "default"],
+    );
+    assert_eq!(first.stdout, elsewhere.stdout);
+
+    let snapshot: Value = serde_json::from_slice(&first.stdout).expect("json");
+    let digest = snapshot["digest"].as_str().expect("digest");
+    assert_eq!(digest.len(), 64);
+    assert_eq!(snapshot["namespace"]["key"], "default");
+    assert_eq!(snapshot["flags"][0]["key"], "new-checkout");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("readable") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn batch(args: &[&str]) -> Value {
+    let output = vexil(&workspace(), args);
+    assert!(output.status.success(), "{output:?}");
+    serde_json::from_slice(&output.stdout).expect("json")
+}
+
+#[test]
+fn evaluate_answers_a_flipt_batch_request() {
+    let response = batch(&[
+        "evaluate",
+        "--flags",
+        "examples/flags",
+        "--batch",
+        "examples/requests.json",
+    ]);
+    assert_eq!(response["requestId"], "example");
+    let responses = response["responses"].as_array().expect("responses");
+    assert_eq!(responses.len(), 9);
+
+    let staff = &responses[0];
+    assert_eq!(staff["type"], "VARIANT_EVALUATION_RESPONSE_TYPE");
+    let staff = &staff["variantResponse"];
+    assert_eq!(staff["match"], true);
+    assert_eq!(staff["variantKey"], "one-page");
+    assert_eq!(staff["segmentKeys"], json!(["staff"]));
+    assert_eq!(staff["reason"], "MATCH_EVALUATION_REASON");
+
+    let free = &responses[2]["variantResponse"];
+    assert_eq!(
+        (
+            &free["match"],
+            &free["reason"],
+            &free["variantKey"],
+            &free["variantAttachment"]
+        ),
+        (
+            &json!(false),
+            &json!("DEFAULT_EVALUATION_REASON"),
+            &json!("classic"),
+            &json!("{\"steps\":3}")
+        )
+    );
+
+    let disabled = &responses[3]["variantResponse"];
+    assert_eq!(disabled["reason"], "FLAG_DISABLED_EVALUATION_REASON");
+
+    let blocked = &responses[6];
+    assert_eq!(blocked["type"], "BOOLEAN_EVALUATION_RESPONSE_TYPE");
+    assert_eq!(blocked["booleanResponse"]["enabled"], false);
+    assert_eq!(
+        blocked["booleanResponse"]["segmentKeys"],
+        json!(["blocked-accounts"])
+    );
+
+    let mobile = &responses[7]["booleanResponse"];
+    assert_eq!(
+        (&mobile["enabled"], &mobile["flagKey"]),
+        (&json!(true), &json!("offline-mode"))
+    );
+
+    let missing = &responses[8];
+    assert_eq!(missing["type"], "ERROR_EVALUATION_RESPONSE_TYPE");
+    assert_eq!(
+        missing["errorResponse"],
+        json!({"flagKey": "no-such-flag", "namespaceKey": "default", "reason": "NOT_FOUND_ERROR_EVALUATION_REASON"})
+    );
+}
+
+/// A snapshot file evaluates exactly as the flag files it was made from.
+#[test]
+fn evaluate_from_a_snapshot_matches_the_flag_files() {
+    let root = workspace();
+    let snapshot = vexil(&root, &["snapshot", "--flags", "examples/flags"]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("snapshot.json");
+    std::fs::write(&file, &snapshot.stdout).expect("write");
+    let strip = |mut response: Value| {
+        for item in response["responses"].as_array_mut().expect("responses") {
+            for kind in ["variantResponse", "booleanResponse"] {
+                if let Some(body) = item.get_mut(kind).and_then(Value::as_object_mut) {
+                    body.remove("timestamp");
+                    body.remove("requestDurationMillis");
+                }
+            }
+        }
+        response
+            .as_object_mut()
+            .map(|o| o.remove("requestDurationMillis"));
+        response
+    };
+    // The mobile namespace is not in the default snapshot: drop that request from both.
+    let requests: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("examples/requests.json")).unwrap(),
+    )
+    .unwrap();
+    let mut default_only = requests.clone();
+    default_only["requests"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|r| r.get("namespaceKey").is_none());
+    let requests_file = dir.path().join("requests.json");
+    std::fs::write(&requests_file, default_only.to_string()).unwrap();
+    let requests_arg = requests_file.to_str().unwrap();
+    let from_files = batch(&[
+        "evaluate",
+        "--flags",
+        "examples/flags",
+        "--batch",
+        requests_arg,
+    ]);
+    let from_snapshot = batch(&[
+        "evaluate",
+        "--snapshot",
+        file.to_str().unwrap(),
+        "--batch",
+        requests_arg,
+    ]);
+    assert_eq!(strip(from_files), strip(from_snapshot));
+}
+
+#[test]
+fn evaluate_explains_one_evaluation() {
+    let output = vexil(
+        &workspace(),
+        &[
+            "evaluate",
+            "--flags",
+            "examples/flags",
+            "--flag",
+            "new-checkout",
+            "--entity",
+            "user-7",
+            "--context",
+            "plan=pro",
+            "--context",
+            "seats=12",
+            "--context",
+            "country=NL",
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let text = stdout(&output);
+    for line in [
+        "result: match=true variant=\"one-page\" reason=MATCH_EVALUATION_REASON",
+        "bucket: 524 of 1000 (crc32(flag key + entity id) % 1000)",
+        "segments matched: [\"paying-customers\", \"europe\"]",
+        "✗ rule 1 (OR_SEGMENT_OPERATOR): did not match",
+        "        ✗ entity id suffix @vexil.dev (ENTITY_ID_COMPARISON_TYPE; value \"user-7\")",
+        "✓ rule 2 (AND_SEGMENT_OPERATOR): matched",
+        "        ✓ seats gte 1 (NUMBER_COMPARISON_TYPE; value \"12\")",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+}
+
+#[test]
+fn evaluate_rejects_unknown_flags_and_bad_input() {
+    let root = workspace();
+    let output = vexil(
+        &root,
+        &[
+            "evaluate",
+            "--flags",
+            "examples/flags",
+            "--flag",
+            "nope",
+            "--entity",
+            "u",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: default/nope: flag not found\n"
+    );
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"requests\": 3}").unwrap();
+    let output = vexil(
+        &root,
+        &[
+            "evaluate",
+            "--flags",
+            "examples/flags",
+            "--batch",
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is not a Flipt batch request"));
+}
