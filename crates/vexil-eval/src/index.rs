@@ -7,6 +7,8 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use rustc_hash::FxBuildHasher;
+
 use crate::bucket::distribution_boundaries;
 use crate::model::{
     ConstraintType, FlagKind, MatchType, Namespace, Operator, RolloutKind, SegmentOperator,
@@ -21,7 +23,7 @@ pub const MAX_SEGMENTS_PER_RULE: usize = 64;
 pub struct Index {
     pub(crate) namespace_key: Box<str>,
     pub(crate) flags: Vec<CompiledFlag>,
-    pub(crate) flag_positions: HashMap<Box<str>, usize>,
+    pub(crate) flag_positions: HashMap<Box<str>, usize, FxBuildHasher>,
     pub(crate) segments: Vec<CompiledSegment>,
 }
 
@@ -188,7 +190,8 @@ impl Index {
         };
 
         let mut flags = Vec::with_capacity(namespace.flags.len());
-        let mut flag_positions = HashMap::with_capacity(namespace.flags.len());
+        let mut flag_positions =
+            HashMap::with_capacity_and_hasher(namespace.flags.len(), FxBuildHasher);
         for (flag_idx, flag) in namespace.flags.iter().enumerate() {
             let path = format!("flags[{flag_idx}]");
             if flag_positions

@@ -6,6 +6,8 @@
 use std::collections::HashSet;
 use std::fmt;
 
+use rustc_hash::FxBuildHasher;
+
 use crate::datetime::parse_timestamp;
 use crate::model::{ConstraintType, Operator};
 
@@ -18,7 +20,7 @@ pub enum Operand {
     Number(f64),
     /// Seconds since the Unix epoch.
     Timestamp(i64),
-    TextSet(HashSet<Box<str>>),
+    TextSet(HashSet<Box<str>, FxBuildHasher>),
     /// Sorted, for a binary search.
     NumberSet(Box<[f64]>),
 }
@@ -82,7 +84,7 @@ pub fn parse_number(text: &str) -> Option<f64> {
     text.parse::<f64>().ok().filter(|number| number.is_finite())
 }
 
-fn parse_text_list(value: &str) -> Result<HashSet<Box<str>>, OperandError> {
+fn parse_text_list(value: &str) -> Result<HashSet<Box<str>, FxBuildHasher>, OperandError> {
     let items: Vec<String> = serde_json::from_str(value).map_err(|_| {
         OperandError::new(format!(
             "{value:?} is not a list of strings (a JSON array such as [\"a\",\"b\"])"
