@@ -28,7 +28,7 @@ fn crc32_of(first: &str, second: &str) -> u32 {
     hasher.finalize()
 }
 
-/// The upper bucket boundary of each usable distribution, as `(distribution position, boundary)`.
+/// The upper bucket boundary of each usable distribution, as `(boundary, distribution position)`.
 ///
 /// Distributions with a rollout of 0 or less are dropped. The rest share the 1000 buckets in
 /// proportion to their rollouts, so rollouts summing under 100 still cover every bucket. The
@@ -36,7 +36,7 @@ fn crc32_of(first: &str, second: &str) -> u32 {
 /// 33.33, 33.34 give 333, 667, 1000. The last boundary is always 1000.
 pub fn distribution_boundaries(
     rollouts: impl Iterator<Item = f32> + Clone,
-) -> impl Iterator<Item = (usize, u32)> {
+) -> impl Iterator<Item = (u32, usize)> {
     let usable = rollouts.enumerate().filter(|&(_, rollout)| rollout > 0.0);
     let total: f32 = usable.clone().map(|(_, rollout)| rollout).sum();
     let last = usable.clone().last().map(|(position, _)| position);
@@ -48,8 +48,24 @@ pub fn distribution_boundaries(
         } else {
             (cumulative * 10.0).round() as u32
         };
-        (position, boundary)
+        (boundary, position)
     })
+}
+
+/// Which distribution takes `bucket`, given `(boundary, distribution)` in ascending boundary order.
+///
+/// Normally the first whose boundary is above the bucket. Flipt's engine finds it by a binary
+/// search for `bucket + 1`, which, where boundaries repeat (a share too small to own a bucket
+/// after rounding, such as 0.01 next to 50), lands on the last of the equal ones: that share then
+/// takes bucket `boundary - 1` from the share before it. Reproduced exactly.
+pub fn pick_distribution<T: Copy>(buckets: &[(u32, T)], bucket: u32) -> Option<T> {
+    let target = bucket + 1;
+    let above = buckets.partition_point(|&(boundary, _)| boundary <= target);
+    let index = match above.checked_sub(1) {
+        Some(last) if buckets[last].0 == target => last,
+        _ => above,
+    };
+    buckets.get(index).map(|&(_, distribution)| distribution)
 }
 
 #[cfg(test)]
@@ -71,7 +87,7 @@ mod tests {
         assert!(!threshold_matches(65, 65.0));
     }
 
-    fn boundaries(rollouts: &[f32]) -> Vec<(usize, u32)> {
+    fn boundaries(rollouts: &[f32]) -> Vec<(u32, usize)> {
         distribution_boundaries(rollouts.iter().copied()).collect()
     }
 
@@ -79,14 +95,42 @@ mod tests {
     fn thirds_round_like_flipt() {
         assert_eq!(
             boundaries(&[33.33, 33.33, 33.34]),
-            [(0, 333), (1, 667), (2, 1000)]
+            [(333, 0), (667, 1), (1000, 2)]
         );
+    }
+
+    fn pick(rollouts: &[f32], bucket: u32) -> Option<usize> {
+        pick_distribution(&boundaries(rollouts), bucket)
+    }
+
+    #[test]
+    fn the_first_boundary_above_the_bucket_wins() {
+        let thirds = [33.33, 33.33, 33.34];
+        let picks: Vec<_> = [0, 332, 333, 666, 667, 999]
+            .into_iter()
+            .map(|bucket| pick(&thirds, bucket))
+            .collect();
+        assert_eq!(picks, [0, 0, 1, 1, 2, 2].map(Some));
+    }
+
+    /// Flipt's engine gives a share that rounds to nothing the bucket just below its boundary.
+    #[test]
+    fn a_share_too_small_to_round_takes_one_bucket_from_its_neighbour() {
+        let tiny_middle = [50.0, 0.01, 49.99];
+        assert_eq!(boundaries(&tiny_middle), [(500, 0), (500, 1), (1000, 2)]);
+        assert_eq!(pick(&tiny_middle, 498), Some(0));
+        assert_eq!(pick(&tiny_middle, 499), Some(1));
+        assert_eq!(pick(&tiny_middle, 500), Some(2));
+        // Of several equal boundaries, the last share takes the bucket.
+        assert_eq!(pick(&[50.0, 0.01, 0.01, 49.98], 499), Some(2));
+        assert_eq!(pick(&[99.99, 0.01], 998), Some(0));
+        assert_eq!(pick(&[99.99, 0.01], 999), Some(1));
     }
 
     #[test]
     fn zero_rollouts_are_dropped_and_the_rest_normalised() {
-        assert_eq!(boundaries(&[0.0, 25.0, 25.0]), [(1, 500), (2, 1000)]);
-        assert_eq!(boundaries(&[10.0]), [(0, 1000)]);
+        assert_eq!(boundaries(&[0.0, 25.0, 25.0]), [(500, 1), (1000, 2)]);
+        assert_eq!(boundaries(&[10.0]), [(1000, 0)]);
         assert_eq!(boundaries(&[0.0, 0.0]), []);
     }
 }

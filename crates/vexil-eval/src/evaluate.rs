@@ -4,10 +4,10 @@
 
 use std::fmt;
 
-use crate::bucket::{threshold_bucket, threshold_matches, variant_bucket};
+use crate::bucket::{pick_distribution, threshold_bucket, threshold_matches, variant_bucket};
 use crate::context::Request;
 use crate::index::{CompiledFlag, CompiledRollout, CompiledVariant, Index, SegmentGroup};
-use crate::matching::{group_matches, pick_bucket, SegmentMask};
+use crate::matching::{group_matches, SegmentMask};
 use crate::model::FlagKind;
 
 /// Why an evaluation gave its answer, named as in Flipt's API.
@@ -220,8 +220,8 @@ impl Index {
             if !rule.buckets.is_empty() {
                 let bucket = variant_bucket(request.flag_key, request.entity_id);
                 evaluation.bucket = Some(bucket);
-                evaluation.variant =
-                    pick_bucket(&rule.buckets, bucket).map(|position| &flag.variants[position]);
+                evaluation.variant = pick_distribution(&rule.buckets, bucket)
+                    .map(|position| &flag.variants[position]);
             }
             return evaluation;
         }

@@ -234,7 +234,7 @@ impl Index {
                 }
                 let rollouts = rule.distributions.iter().map(|d| d.rollout);
                 let buckets = distribution_boundaries(rollouts)
-                    .map(|(distribution_idx, boundary)| (boundary, positions[distribution_idx]))
+                    .map(|(boundary, distribution_idx)| (boundary, positions[distribution_idx]))
                     .collect();
                 rules.push(CompiledRule { segments, buckets });
             }

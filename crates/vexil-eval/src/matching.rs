@@ -1,6 +1,5 @@
 //! Whether constraints, segments and segment groups match a request.
 
-use crate::bucket::VARIANT_BUCKETS;
 use crate::context::Request;
 use crate::datetime::parse_timestamp;
 use crate::index::{CompiledConstraint, CompiledSegment, Index, SegmentGroup};
@@ -144,13 +143,4 @@ fn compare<T: PartialOrd>(operator: Operator, value: T, target: T) -> bool {
         Operator::Gte => value >= target,
         _ => false,
     }
-}
-
-/// The bucket's variant: the first boundary above it. `buckets` ends at 1000, so one is found.
-pub(crate) fn pick_bucket(buckets: &[(u32, usize)], bucket: u32) -> Option<usize> {
-    debug_assert!(bucket < VARIANT_BUCKETS);
-    buckets
-        .iter()
-        .find(|(boundary, _)| bucket < *boundary)
-        .map(|&(_, variant)| variant)
 }

@@ -126,3 +126,18 @@ fn unparseable_context_values_match_nothing() {
         "garbage"
     ));
 }
+
+/// Flipt's engine reads `isoneof` string lists without unescaping, so a list with any JSON
+/// escape fails to parse there and never matches; Vexil reads it as the JSON it is.
+#[test]
+fn string_lists_with_escapes_work() {
+    let list = r#"["quote\"d","tab\there","ab"]"#;
+    let one_of = single_constraint_flag("STRING", "isoneof", list);
+    assert!(enabled(&one_of, "quote\"d"));
+    assert!(enabled(&one_of, "tab\there"));
+    assert!(enabled(&one_of, "ab"));
+    assert!(!enabled(&one_of, "quote"));
+    let not_one_of = single_constraint_flag("STRING", "isnotoneof", list);
+    assert!(!enabled(&not_one_of, "ab"));
+    assert!(enabled(&not_one_of, "abc"));
+}

@@ -356,3 +356,40 @@ fn unknown_flags_and_wrong_types_are_errors() {
         Ok(Evaluation::Variant(_))
     ));
 }
+
+/// Flipt's vectors for a share that rounds to nothing: it still takes one bucket.
+#[test]
+fn tiny_shares_take_one_bucket_as_in_flipt() {
+    let split = |key: &str, shares: &[(&str, f32)]| {
+        variant_flag(
+            key,
+            true,
+            json!([rule("OR", json!([everyone()]), shares)]),
+            None,
+        )
+    };
+    let index = index(json!([
+        split("foo", &[("v0", 50.0), ("v1", 0.01), ("v2", 49.99)]),
+        split("bar", &[("v0", 99.99), ("v1", 0.01)]),
+        split(
+            "baz",
+            &[("v0", 50.0), ("v1", 0.01), ("v2", 0.01), ("v3", 49.98)]
+        ),
+    ]));
+    let no_context: [(&str, &str); 0] = [];
+    for (flag, entity, bucket, variant) in [
+        ("foo", "2325", 499, "v1"),
+        ("foo", "2012", 498, "v0"),
+        ("bar", "608", 999, "v1"),
+        ("baz", "500", 499, "v2"),
+    ] {
+        let answer = index
+            .evaluate_variant(&Request::new(flag, entity, &no_context))
+            .unwrap();
+        assert_eq!(
+            (answer.bucket, answer.variant_key()),
+            (Some(bucket), variant),
+            "{flag} {entity}"
+        );
+    }
+}
