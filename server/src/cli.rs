@@ -1,5 +1,6 @@
 //! Command-line arguments.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -14,6 +15,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Serve the flags over HTTP: snapshots, push, evaluation; reloads when the files change.
+    Serve(ServeArgs),
     /// Check flag files and report every error as `file:line:col: message`.
     Validate(ValidateArgs),
     /// Evaluate flags: a Flipt batch request, or one flag explained step by step.
@@ -85,4 +88,48 @@ fn parse_pair(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
         .map(|(key, value)| (key.to_owned(), value.to_owned()))
         .ok_or_else(|| format!("expected key=value, got {text:?}"))
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Directory of flag files, watched for changes.
+    #[arg(long, env = "VEXIL_FLAGS", default_value = "examples/flags")]
+    pub flags: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "VEXIL_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// A folder served at `/` (the demo page).
+    #[arg(long, env = "VEXIL_WWW")]
+    pub www: Option<PathBuf>,
+    /// Tokens file (YAML list of `{token, role: client|admin, namespaces: [..] | "*"}`); without
+    /// it, every route is open.
+    #[arg(long, env = "VEXIL_TOKENS")]
+    pub tokens: Option<PathBuf>,
+    /// Serve `/metrics` on this address instead, without auth.
+    #[arg(long, env = "VEXIL_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "VEXIL_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Most requests in one batch.
+    #[arg(long, env = "VEXIL_MAX_BATCH", default_value_t = 10_000)]
+    pub max_batch: usize,
+    /// Most context entries in one request.
+    #[arg(long, env = "VEXIL_MAX_CONTEXT_ENTRIES", default_value_t = 256)]
+    pub max_context_entries: usize,
+    /// Longest flag key, entity id or context key, in bytes.
+    #[arg(long, env = "VEXIL_MAX_KEY_BYTES", default_value_t = 256)]
+    pub max_key_bytes: usize,
+    /// Longest context value, in bytes.
+    #[arg(long, env = "VEXIL_MAX_VALUE_BYTES", default_value_t = 4096)]
+    pub max_value_bytes: usize,
+    /// Evaluation responses from this size up are compressed, if the client accepts it.
+    #[arg(long, env = "VEXIL_COMPRESS_MIN_BYTES", default_value_t = 1024)]
+    pub compress_min_bytes: usize,
+    /// Seconds between keep-alive comments on push streams.
+    #[arg(long, env = "VEXIL_KEEP_ALIVE_SECONDS", default_value_t = 15)]
+    pub keep_alive_seconds: u64,
+    /// Milliseconds of quiet after a file change before reloading.
+    #[arg(long, env = "VEXIL_DEBOUNCE_MS", default_value_t = 200)]
+    pub debounce_ms: u64,
 }

@@ -1,12 +1,24 @@
-//! The `vexil` binary: the command-line tool (and, later, the server).
+//! The `vexil` binary: the server and the command-line tool.
 
+mod alloc;
+mod auth;
+mod catalog;
 mod cli;
 mod commands;
+mod http;
+mod metrics;
+mod publish;
 mod source;
+mod state;
+mod watch;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+
+/// Every allocation is counted, for `/metrics`.
+#[global_allocator]
+static ALLOCATOR: alloc::CountingAllocator = alloc::CountingAllocator;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

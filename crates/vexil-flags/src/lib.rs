@@ -33,6 +33,7 @@ Design notes:
 
 #![deny(missing_docs)]
 
+mod data;
 mod diagnostic;
 mod discover;
 mod document;
@@ -44,6 +45,7 @@ mod yaml;
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
+pub use data::read_yaml_data;
 pub use diagnostic::{Diagnostic, DiagnosticKind};
 pub use discover::{discover, INDEX_FILE};
 pub use document::MAX_SEGMENTS_PER_RULE;

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod evaluate;
+mod serve;
 mod snapshot;
 mod validate;
 
@@ -11,6 +12,7 @@ use crate::cli::{Cli, Command};
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Serve(args) => serve::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Snapshot(args) => snapshot::run(&args),

@@ -1,0 +1,213 @@
+//! Bearer tokens: who may read which namespace, and who may administer.
+//!
+//! Tokens come from a YAML file (`--tokens`): a list of `{token, role: client|admin,
+//! namespaces: [..] | "*"}`. Comparison is constant-time, so response timing does not reveal how
+//! much of a guessed token was right.
+
+use std::path::Path;
+
+use anyhow::{bail, Context as _};
+use axum::http::HeaderMap;
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use crate::http::error::AppError;
+
+/// What a token may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Read snapshots and evaluate, in its namespaces.
+    Client,
+    /// Everything, in its namespaces; also the operational routes.
+    Admin,
+}
+
+/// The namespaces a token covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Only(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for Scope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Scope, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Star(String),
+            List(Vec<String>),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Star(star) if star == "*" => Ok(Scope::All),
+            Raw::Star(other) => Err(serde::de::Error::custom(format!(
+                "namespaces must be a list or \"*\", not {other:?}"
+            ))),
+            Raw::List(list) => Ok(Scope::Only(list)),
+        }
+    }
+}
+
+/// One configured token.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Token {
+    token: String,
+    pub role: Role,
+    pub namespaces: Scope,
+}
+
+/// The configured tokens.
+#[derive(Clone, Debug)]
+pub struct Auth {
+    tokens: Vec<Token>,
+}
+
+/// What a route needs.
+#[derive(Clone, Copy, Debug)]
+pub enum Need<'a> {
+    /// Client access to one namespace.
+    Namespace(&'a str),
+    /// An admin token (any namespace).
+    Admin,
+}
+
+impl Auth {
+    /// Reads a tokens file.
+    pub fn load(file: &Path) -> anyhow::Result<Auth> {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading tokens file {}", file.display()))?;
+        let value = vexil_flags::read_yaml_data(file, &text).map_err(|problems| {
+            let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!("{}", lines.join("\n"))
+        })?;
+        let tokens: Vec<Token> = serde_json::from_value(value).with_context(|| {
+            format!(
+                "{}: expected a list of {{token, role, namespaces}}",
+                file.display()
+            )
+        })?;
+        Auth::new(tokens)
+    }
+
+    /// Checks and wraps a list of tokens.
+    pub fn new(tokens: Vec<Token>) -> anyhow::Result<Auth> {
+        if tokens.is_empty() {
+            bail!("the tokens file lists no token");
+        }
+        if let Some(short) = tokens.iter().find(|t| t.token.len() < 16) {
+            bail!("a {:?} token is shorter than 16 characters", short.role);
+        }
+        Ok(Auth { tokens })
+    }
+
+    /// Allows the request, or answers 401 (no or unknown token) or 403 (not enough scope).
+    pub fn check(&self, headers: &HeaderMap, need: Need<'_>) -> Result<(), AppError> {
+        let presented = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| {
+                let (scheme, token) = value.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            })
+            .ok_or_else(|| AppError::Unauthenticated("missing bearer token".into()))?;
+        // Compare against every token, so the time taken does not say which one matched.
+        let mut found: Option<&Token> = None;
+        for token in &self.tokens {
+            if bool::from(token.token.as_bytes().ct_eq(presented.as_bytes())) {
+                found = Some(token);
+            }
+        }
+        let token = found.ok_or_else(|| AppError::Unauthenticated("invalid token".into()))?;
+        let allowed = match need {
+            Need::Admin => token.role == Role::Admin,
+            Need::Namespace(namespace) => match &token.namespaces {
+                Scope::All => true,
+                Scope::Only(list) => list.iter().any(|n| n == namespace),
+            },
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(
+                "token does not grant access to this resource".into(),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn auth() -> Auth {
+        let value = serde_json::json!([
+            {"token": "client-token-aaaaaaaa", "role": "client", "namespaces": ["shop"]},
+            {"token": "admin-token-bbbbbbbbb", "role": "admin", "namespaces": "*"},
+        ]);
+        Auth::new(serde_json::from_value(value).unwrap()).unwrap()
+    }
+
+    fn headers(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    fn status(result: Result<(), AppError>) -> &'static str {
+        match result {
+            Ok(()) => "ok",
+            Err(AppError::Unauthenticated(_)) => "401",
+            Err(AppError::Forbidden(_)) => "403",
+            Err(_) => "other",
+        }
+    }
+
+    #[test]
+    fn scopes_and_roles() {
+        let auth = auth();
+        let shop = Need::Namespace("shop");
+        assert_eq!(status(auth.check(&HeaderMap::new(), shop)), "401");
+        assert_eq!(status(auth.check(&headers("Bearer nope"), shop)), "401");
+        assert_eq!(
+            status(auth.check(&headers("Basic client-token-aaaaaaaa"), shop)),
+            "401"
+        );
+        assert_eq!(
+            status(auth.check(&headers("Bearer client-token-aaaaaaaa"), shop)),
+            "ok"
+        );
+        assert_eq!(
+            status(auth.check(
+                &headers("bearer client-token-aaaaaaaa"),
+                Need::Namespace("other")
+            )),
+            "403"
+        );
+        assert_eq!(
+            status(auth.check(&headers("Bearer client-token-aaaaaaaa"), Need::Admin)),
+            "403"
+        );
+        assert_eq!(
+            status(auth.check(
+                &headers("Bearer admin-token-bbbbbbbbb"),
+                Need::Namespace("other")
+            )),
+            "ok"
+        );
+        assert_eq!(
+            status(auth.check(&headers("Bearer admin-token-bbbbbbbbb"), Need::Admin)),
+            "ok"
+        );
+    }
+
+    #[test]
+    fn bad_files_are_refused() {
+        let short = serde_json::json!([{"token": "short", "role": "client", "namespaces": "*"}]);
+        assert!(Auth::new(serde_json::from_value(short).unwrap()).is_err());
+        let bad_scope =
+            serde_json::json!([{"token": "x".repeat(20), "role": "client", "namespaces": "some"}]);
+        assert!(serde_json::from_value::<Vec<Token>>(bad_scope).is_err());
+    }
+}

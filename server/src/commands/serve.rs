@@ -1,0 +1,116 @@
+//! `vexil serve`: the HTTP server, until SIGTERM or Ctrl-C.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use crate::auth::Auth;
+use crate::cli::ServeArgs;
+use crate::http;
+use crate::state::{AppState, Limits};
+
+pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    init_logging();
+    let auth = args.tokens.as_deref().map(Auth::load).transpose()?;
+    let limits = Limits {
+        max_body_bytes: args.max_body_bytes,
+        max_batch_requests: args.max_batch,
+        max_context_entries: args.max_context_entries,
+        max_key_bytes: args.max_key_bytes,
+        max_value_bytes: args.max_value_bytes,
+        compress_min_bytes: args.compress_min_bytes,
+    };
+    let state = AppState::new(
+        args.flags.clone(),
+        limits,
+        auth,
+        Duration::from_secs(args.keep_alive_seconds.max(1)),
+    );
+    state.reload();
+    let _watcher = crate::watch::watch(state.clone(), Duration::from_millis(args.debounce_ms))
+        .with_context(|| format!("watching {}", args.flags.display()))?;
+
+    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    runtime.block_on(serve(state, args))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(state: AppState, args: &ServeArgs) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    // Tests and scripts read this line to find the port when listening on port 0.
+    tracing::info!("vexil listening on http://{address}");
+    println!("vexil listening on http://{address}");
+    if state.auth.is_none() {
+        tracing::warn!("no --tokens: every route is open");
+    }
+    if let Some(metrics_address) = args.metrics_listen {
+        let metrics_listener = TcpListener::bind(metrics_address)
+            .await
+            .with_context(|| format!("listening on {metrics_address}"))?;
+        let metrics_state = state.clone();
+        let router = axum::Router::new().route(
+            "/metrics",
+            axum::routing::get(move || {
+                let state = metrics_state.clone();
+                async move { http::ops_metrics(&state) }
+            }),
+        );
+        tracing::info!(
+            "metrics on http://{}/metrics",
+            metrics_listener.local_addr()?
+        );
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(metrics_listener, router)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+            {
+                tracing::error!(%error, "metrics listener failed");
+            }
+        });
+    }
+    let app = http::app(state, args.www.clone());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")?;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM; open streams are then closed and in-flight requests finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("VEXIL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}

@@ -1,0 +1,325 @@
+//! Flipt's evaluation API: `/evaluate/v1/variant`, `/boolean` and `/batch`.
+
+use std::collections::HashMap;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::Response;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use vexil_eval::response::{
+    BatchItem, BatchResponse, BooleanResponse, ResponseMeta, VariantResponse,
+};
+use vexil_eval::{EvalError, Request as EvalRequest};
+
+use super::compress::compress;
+use super::negotiate::{choose_encoding, Encoding};
+use super::snapshot::current_revision;
+use super::{AppError, JSON, REVISION_HEADER};
+use crate::state::{AppState, Limits};
+
+/// One evaluation request, as Flipt's API takes it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct EvaluationRequest {
+    #[serde(default)]
+    request_id: String,
+    #[serde(default)]
+    namespace_key: String,
+    flag_key: String,
+    #[serde(default)]
+    entity_id: String,
+    #[serde(default)]
+    context: HashMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchRequest {
+    #[serde(default)]
+    request_id: String,
+    requests: Vec<EvaluationRequest>,
+}
+
+impl EvaluationRequest {
+    fn namespace(&self) -> &str {
+        namespace_or_default(&self.namespace_key)
+    }
+}
+
+fn namespace_or_default(key: &str) -> &str {
+    if key.is_empty() {
+        "default"
+    } else {
+        key
+    }
+}
+
+/// Reads and parses a JSON body within the size limit.
+pub(super) async fn read_json<T: DeserializeOwned>(
+    request: Request,
+    limits: &Limits,
+) -> Result<(HeaderMap, T), AppError> {
+    let (parts, body) = request.into_parts();
+    let bytes = to_bytes(body, limits.max_body_bytes).await.map_err(|_| {
+        AppError::TooLarge(format!(
+            "request body is larger than {} bytes",
+            limits.max_body_bytes
+        ))
+    })?;
+    let value = serde_json::from_slice(&bytes)
+        .map_err(|error| AppError::BadRequest(format!("invalid request body: {error}")))?;
+    Ok((parts.headers, value))
+}
+
+/// Checks a flag key, entity id and context against the configured limits.
+pub(super) fn check_limits<'a>(
+    limits: &Limits,
+    flag_key: &str,
+    entity_id: &str,
+    context: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
+) -> Result<(), AppError> {
+    if flag_key.is_empty() {
+        return Err(AppError::BadRequest("flagKey must not be empty".into()));
+    }
+    for (what, key) in [("flagKey", flag_key), ("entityId", entity_id)] {
+        if key.len() > limits.max_key_bytes {
+            return Err(AppError::BadRequest(format!(
+                "{what} is longer than {} bytes",
+                limits.max_key_bytes
+            )));
+        }
+    }
+    if context.len() > limits.max_context_entries {
+        return Err(AppError::BadRequest(format!(
+            "context has more than {} entries",
+            limits.max_context_entries
+        )));
+    }
+    for (key, value) in context {
+        if key.len() > limits.max_key_bytes {
+            return Err(AppError::BadRequest(format!(
+                "context key is longer than {} bytes",
+                limits.max_key_bytes
+            )));
+        }
+        if value.len() > limits.max_value_bytes {
+            return Err(AppError::BadRequest(format!(
+                "context value of {key:?} is longer than {} bytes",
+                limits.max_value_bytes
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_request(limits: &Limits, request: &EvaluationRequest) -> Result<(), AppError> {
+    let context = request
+        .context
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()));
+    check_limits(limits, &request.flag_key, &request.entity_id, context)
+}
+
+/// The request id to echo: the client's, or a fresh one as Flipt makes.
+fn request_id(given: &str) -> String {
+    if given.is_empty() {
+        uuid::Uuid::new_v4().to_string()
+    } else {
+        given.to_owned()
+    }
+}
+
+pub(super) fn now_rfc3339() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let seconds = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    vexil_eval::format_timestamp(seconds, now.subsec_nanos())
+}
+
+fn not_found(namespace: &str, flag_key: &str) -> AppError {
+    AppError::NotFound(format!("flag \"{namespace}/{flag_key}\" not found"))
+}
+
+fn eval_error(namespace: &str, flag_key: &str, error: EvalError) -> AppError {
+    match error {
+        EvalError::FlagNotFound => not_found(namespace, flag_key),
+        EvalError::WrongFlagType { .. } => {
+            AppError::BadRequest(format!("{namespace}/{flag_key}: {error}"))
+        }
+    }
+}
+
+/// Serializes a response body and compresses it when it is large and the client accepts that.
+pub(super) fn json_response(
+    headers: &HeaderMap,
+    limits: &Limits,
+    revision: HeaderValue,
+    body: &impl serde::Serialize,
+) -> Result<Response, AppError> {
+    let json = serde_json::to_vec(body).map_err(|error| AppError::Internal(error.to_string()))?;
+    let accept = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok());
+    let encoding = if json.len() >= limits.compress_min_bytes {
+        choose_encoding(accept).unwrap_or(Encoding::Identity)
+    } else {
+        Encoding::Identity
+    };
+    let mut response = Response::new(Body::empty());
+    let out = response.headers_mut();
+    out.insert(header::CONTENT_TYPE, JSON);
+    out.insert(REVISION_HEADER, revision);
+    out.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    let body = match compress(&json, encoding) {
+        Some(compressed) => {
+            if let Some(coding) = encoding.header_value() {
+                out.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+            }
+            compressed
+        }
+        None => json,
+    };
+    *response.body_mut() = Body::from(body);
+    Ok(response)
+}
+
+/// `POST /evaluate/v1/variant`.
+pub async fn variant(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, AppError> {
+    let started = Instant::now();
+    let (headers, body): (_, EvaluationRequest) = read_json(request, &state.limits).await?;
+    check_request(&state.limits, &body)?;
+    let namespace = body.namespace();
+    let revision = current_revision(&state, namespace, &headers)?;
+    let evaluation = revision
+        .index
+        .evaluate_variant(&EvalRequest::new(
+            &body.flag_key,
+            &body.entity_id,
+            &body.context,
+        ))
+        .map_err(|error| eval_error(namespace, &body.flag_key, error))?;
+    let request_id = request_id(&body.request_id);
+    let timestamp = now_rfc3339();
+    let response = VariantResponse {
+        evaluation: &evaluation,
+        meta: ResponseMeta {
+            request_id: &request_id,
+            request_duration_millis: started.elapsed().as_secs_f64() * 1000.0,
+            timestamp: &timestamp,
+        },
+    };
+    json_response(
+        &headers,
+        &state.limits,
+        revision.digest_header.clone(),
+        &response,
+    )
+}
+
+/// `POST /evaluate/v1/boolean`.
+pub async fn boolean(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, AppError> {
+    let started = Instant::now();
+    let (headers, body): (_, EvaluationRequest) = read_json(request, &state.limits).await?;
+    check_request(&state.limits, &body)?;
+    let namespace = body.namespace();
+    let revision = current_revision(&state, namespace, &headers)?;
+    let evaluation = revision
+        .index
+        .evaluate_boolean(&EvalRequest::new(
+            &body.flag_key,
+            &body.entity_id,
+            &body.context,
+        ))
+        .map_err(|error| eval_error(namespace, &body.flag_key, error))?;
+    let request_id = request_id(&body.request_id);
+    let timestamp = now_rfc3339();
+    let response = BooleanResponse {
+        evaluation: &evaluation,
+        meta: ResponseMeta {
+            request_id: &request_id,
+            request_duration_millis: started.elapsed().as_secs_f64() * 1000.0,
+            timestamp: &timestamp,
+        },
+    };
+    json_response(
+        &headers,
+        &state.limits,
+        revision.digest_header.clone(),
+        &response,
+    )
+}
+
+/// `POST /evaluate/v1/batch`: each request in its own namespace (`default` when unnamed).
+pub async fn batch(State(state): State<AppState>, request: Request) -> Result<Response, AppError> {
+    let started = Instant::now();
+    let (headers, body): (_, BatchRequest) = read_json(request, &state.limits).await?;
+    if body.requests.len() > state.limits.max_batch_requests {
+        return Err(AppError::TooLarge(format!(
+            "a batch holds at most {} requests, this one {}",
+            state.limits.max_batch_requests,
+            body.requests.len()
+        )));
+    }
+    for request in &body.requests {
+        check_request(&state.limits, request)?;
+    }
+    // Each namespace is looked up (and authorized) once; its revision stays fixed for the batch.
+    let mut revisions = HashMap::new();
+    for request in &body.requests {
+        let namespace = request.namespace();
+        if !revisions.contains_key(namespace) {
+            revisions.insert(namespace, current_revision(&state, namespace, &headers)?);
+        }
+    }
+    let items: Vec<BatchItem<'_>> = body
+        .requests
+        .iter()
+        .map(|request| {
+            let namespace = request.namespace();
+            let result = match revisions.get(namespace) {
+                Some(revision) => revision.index.evaluate(&EvalRequest::new(
+                    &request.flag_key,
+                    &request.entity_id,
+                    &request.context,
+                )),
+                None => Err(EvalError::FlagNotFound),
+            };
+            BatchItem {
+                flag_key: &request.flag_key,
+                namespace_key: namespace,
+                result,
+            }
+        })
+        .collect();
+    let request_id = request_id(&body.request_id);
+    let timestamp = now_rfc3339();
+    let response = BatchResponse {
+        items: &items,
+        meta: ResponseMeta {
+            request_id: &request_id,
+            request_duration_millis: started.elapsed().as_secs_f64() * 1000.0,
+            timestamp: &timestamp,
+        },
+    };
+    let first_namespace = body
+        .requests
+        .first()
+        .map_or("default", EvaluationRequest::namespace);
+    let revision = match revisions.get(first_namespace) {
+        Some(revision) => revision.digest_header.clone(),
+        None => current_revision(&state, first_namespace, &headers)?
+            .digest_header
+            .clone(),
+    };
+    json_response(&headers, &state.limits, revision, &response)
+}

@@ -1,0 +1,170 @@
+//! Content negotiation: which encoding a client accepts, and whether its cached copy is current.
+
+/// A body encoding Vexil can send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    Identity,
+    Gzip,
+    Deflate,
+}
+
+impl Encoding {
+    /// The `Content-Encoding` value, `None` for identity.
+    pub fn header_value(self) -> Option<&'static str> {
+        match self {
+            Encoding::Identity => None,
+            Encoding::Gzip => Some("gzip"),
+            Encoding::Deflate => Some("deflate"),
+        }
+    }
+}
+
+/// Picks the encoding for an `Accept-Encoding` header (RFC 9110 §12.5.3).
+///
+/// The highest q-value wins; at equal q, gzip, then deflate, then identity (smaller first). `*`
+/// stands for every coding the header does not name; `q=0` excludes. Identity is acceptable
+/// unless excluded, by name or by `*;q=0`. `None` means nothing acceptable is left: 406.
+pub fn choose_encoding(header: Option<&str>) -> Option<Encoding> {
+    let Some(header) = header else {
+        return Some(Encoding::Identity);
+    };
+    let mut gzip = None;
+    let mut deflate = None;
+    let mut identity = None;
+    let mut star = None;
+    for item in header.split(',') {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or("").trim();
+        if coding.is_empty() {
+            continue;
+        }
+        let q = parts
+            .filter_map(|param| {
+                let (name, value) = param.split_once('=')?;
+                name.trim()
+                    .eq_ignore_ascii_case("q")
+                    .then(|| parse_q(value.trim()))
+            })
+            .next()
+            .unwrap_or(Some(1000));
+        // A malformed q-value makes the item unusable; ignore it rather than guess.
+        let Some(q) = q else { continue };
+        let slot = if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+            &mut gzip
+        } else if coding.eq_ignore_ascii_case("deflate") {
+            &mut deflate
+        } else if coding.eq_ignore_ascii_case("identity") {
+            &mut identity
+        } else if coding == "*" {
+            &mut star
+        } else {
+            continue;
+        };
+        // Of repeated mentions, the most favourable counts.
+        *slot = Some(slot.map_or(q, |old: u16| old.max(q)));
+    }
+    let identity_default = match star {
+        Some(0) => 0,
+        _ => 1,
+    };
+    let candidates = [
+        (Encoding::Gzip, gzip.or(star).unwrap_or(0)),
+        (Encoding::Deflate, deflate.or(star).unwrap_or(0)),
+        (Encoding::Identity, identity.unwrap_or(identity_default)),
+    ];
+    candidates
+        .into_iter()
+        .filter(|&(_, q)| q > 0)
+        // max_by_key keeps the last of equals; reverse so the first listed wins ties.
+        .rev()
+        .max_by_key(|&(_, q)| q)
+        .map(|(encoding, _)| encoding)
+}
+
+/// A q-value in thousandths: `0` to `1` with at most three decimals.
+fn parse_q(text: &str) -> Option<u16> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let thousandths = fraction
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(3)
+        .fold(0u16, |acc, digit| acc * 10 + u16::from(digit - b'0'));
+    match whole {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
+    }
+}
+
+/// Whether an `If-None-Match` header names the current entity tag (RFC 9110 §13.1.2).
+///
+/// Accepts `*`, lists, weak tags (`W/"…"`, compared weakly as the RFC says for this header) and,
+/// leniently, tags without quotes as some clients send the bare digest.
+pub fn etag_matches(if_none_match: &str, digest: &str) -> bool {
+    if_none_match.split(',').any(|tag| {
+        let tag = tag.trim();
+        if tag == "*" {
+            return true;
+        }
+        let tag = tag.strip_prefix("W/").unwrap_or(tag);
+        let tag = tag
+            .strip_prefix('"')
+            .and_then(|rest| rest.strip_suffix('"'))
+            .unwrap_or(tag);
+        tag == digest
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Encoding::*;
+    use super::*;
+
+    #[test]
+    fn encodings_by_preference() {
+        for (header, expected) in [
+            (None, Some(Identity)),
+            (Some(""), Some(Identity)),
+            (Some("gzip"), Some(Gzip)),
+            (Some("deflate"), Some(Deflate)),
+            (Some("gzip, deflate, br"), Some(Gzip)),
+            (Some("deflate, gzip"), Some(Gzip)),
+            (Some("br"), Some(Identity)),
+            (Some("gzip;q=0.5, deflate;q=0.8"), Some(Deflate)),
+            (Some("gzip;q=0, deflate;q=0"), Some(Identity)),
+            (Some("*"), Some(Gzip)),
+            (Some("*;q=0.3, gzip;q=0"), Some(Deflate)),
+            (Some("identity;q=0, gzip;q=0"), None),
+            (Some("*;q=0"), None),
+            (Some("identity;q=0"), None),
+            (Some("identity, gzip;q=0.9"), Some(Identity)),
+            (Some("GZIP;Q=1.0"), Some(Gzip)),
+            (Some("x-gzip"), Some(Gzip)),
+            (Some("gzip;q=2"), Some(Identity)),
+            (Some("gzip;q=0.1234"), Some(Identity)),
+            (Some("gzip;q=0.001"), Some(Gzip)),
+        ] {
+            assert_eq!(choose_encoding(header), expected, "{header:?}");
+        }
+    }
+
+    #[test]
+    fn if_none_match_forms() {
+        let digest = "abc123";
+        for (header, expected) in [
+            ("\"abc123\"", true),
+            ("abc123", true),
+            ("W/\"abc123\"", true),
+            ("\"old\", \"abc123\"", true),
+            ("*", true),
+            ("\"old\"", false),
+            ("\"abc1234\"", false),
+            ("", false),
+        ] {
+            assert_eq!(etag_matches(header, digest), expected, "{header:?}");
+        }
+    }
+}

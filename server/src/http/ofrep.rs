@@ -1,0 +1,227 @@
+//! OpenFeature's Remote Evaluation Protocol: `POST /ofrep/v1/evaluate/flags/{key}` and the bulk
+//! `POST /ofrep/v1/evaluate/flags`.
+//!
+//! The namespace comes from `X-Flipt-Namespace` (default `default`). `value` is the variant key
+//! of a variant flag or the boolean of a boolean flag; the attachment travels in `metadata`.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use vexil_eval::{Evaluation, Index, Reason, Request as EvalRequest};
+
+use super::evaluate::{check_limits, json_response, read_json};
+use super::negotiate::etag_matches;
+use super::snapshot::current_revision;
+use super::{AppError, REVISION_HEADER};
+use crate::state::AppState;
+
+#[derive(Deserialize, Default)]
+struct OfrepRequest {
+    #[serde(default)]
+    context: Map<String, Value>,
+}
+
+/// The evaluation context, flattened to the string pairs Flipt evaluates.
+struct FlatContext {
+    targeting_key: String,
+    pairs: HashMap<String, String>,
+}
+
+impl FlatContext {
+    fn from(context: Map<String, Value>) -> FlatContext {
+        let mut targeting_key = String::new();
+        let mut pairs = HashMap::with_capacity(context.len());
+        for (key, value) in context {
+            let text = match value {
+                Value::String(text) => text,
+                Value::Null => continue,
+                // Numbers and booleans as their JSON text, which is how Flipt's constraints read them.
+                other => other.to_string(),
+            };
+            if key == "targetingKey" {
+                targeting_key = text;
+            } else {
+                pairs.insert(key, text);
+            }
+        }
+        FlatContext {
+            targeting_key,
+            pairs,
+        }
+    }
+}
+
+fn namespace(headers: &HeaderMap) -> &str {
+    headers
+        .get("x-flipt-namespace")
+        .and_then(|value| value.to_str().ok())
+        .filter(|namespace| !namespace.is_empty())
+        .unwrap_or("default")
+}
+
+/// An OFREP error body: `{key, errorCode, errorDetails}`.
+fn ofrep_error(status: StatusCode, key: &str, code: &str, details: &str) -> Response {
+    (
+        status,
+        Json(json!({ "key": key, "errorCode": code, "errorDetails": details })),
+    )
+        .into_response()
+}
+
+fn reason(reason: Reason) -> &'static str {
+    match reason {
+        Reason::Match => "TARGETING_MATCH",
+        Reason::Default | Reason::Unknown => "DEFAULT",
+        Reason::FlagDisabled => "DISABLED",
+    }
+}
+
+/// One flag's OFREP success body.
+fn resolution(key: &str, evaluation: &Evaluation<'_>) -> Value {
+    match evaluation {
+        Evaluation::Variant(answer) => {
+            let mut metadata = Map::new();
+            if !answer.variant_attachment().is_empty() {
+                metadata.insert("attachment".into(), answer.variant_attachment().into());
+            }
+            json!({
+                "key": key,
+                "reason": reason(answer.reason),
+                "variant": answer.variant_key(),
+                "value": answer.variant_key(),
+                "metadata": metadata,
+            })
+        }
+        Evaluation::Boolean(answer) => json!({
+            "key": key,
+            "reason": reason(answer.reason),
+            "variant": if answer.enabled { "true" } else { "false" },
+            "value": answer.enabled,
+            "metadata": {},
+        }),
+    }
+}
+
+fn evaluate(index: &Index, key: &str, context: &FlatContext) -> Option<Value> {
+    let request = EvalRequest::new(key, &context.targeting_key, &context.pairs);
+    index
+        .evaluate(&request)
+        .ok()
+        .map(|evaluation| resolution(key, &evaluation))
+}
+
+/// `POST /ofrep/v1/evaluate/flags/{key}`.
+pub async fn single(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    request: Request,
+) -> Result<Response, AppError> {
+    let (headers, body): (_, OfrepRequest) = read_json(request, &state.limits).await?;
+    let context = FlatContext::from(body.context);
+    let pairs = context.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    if let Err(AppError::BadRequest(message)) =
+        check_limits(&state.limits, &key, &context.targeting_key, pairs)
+    {
+        return Ok(ofrep_error(
+            StatusCode::BAD_REQUEST,
+            &key,
+            "INVALID_CONTEXT",
+            &message,
+        ));
+    }
+    if context.targeting_key.is_empty() {
+        let details = "the context needs a targetingKey (the entity id)";
+        return Ok(ofrep_error(
+            StatusCode::BAD_REQUEST,
+            &key,
+            "TARGETING_KEY_MISSING",
+            details,
+        ));
+    }
+    let namespace = namespace(&headers).to_owned();
+    let revision = current_revision(&state, &namespace, &headers)?;
+    match evaluate(&revision.index, &key, &context) {
+        Some(value) => json_response(
+            &headers,
+            &state.limits,
+            revision.digest_header.clone(),
+            &value,
+        ),
+        None => Ok(ofrep_error(
+            StatusCode::NOT_FOUND,
+            &key,
+            "FLAG_NOT_FOUND",
+            &format!("flag {key} not found in namespace {namespace}"),
+        )),
+    }
+}
+
+/// `POST /ofrep/v1/evaluate/flags`: every flag of the namespace, with an ETag for the revision.
+pub async fn bulk(State(state): State<AppState>, request: Request) -> Result<Response, AppError> {
+    let (headers, body): (_, OfrepRequest) = read_json(request, &state.limits).await?;
+    let context = FlatContext::from(body.context);
+    let pairs = context.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    if let Err(AppError::BadRequest(message)) =
+        check_limits(&state.limits, "bulk", &context.targeting_key, pairs)
+    {
+        let body = json!({ "errorCode": "INVALID_CONTEXT", "errorDetails": message });
+        return Ok((StatusCode::BAD_REQUEST, Json(body)).into_response());
+    }
+    if context.targeting_key.is_empty() {
+        let body = json!({ "errorCode": "TARGETING_KEY_MISSING", "errorDetails": "the context needs a targetingKey" });
+        return Ok((StatusCode::BAD_REQUEST, Json(body)).into_response());
+    }
+    let namespace = namespace(&headers).to_owned();
+    let revision = current_revision(&state, &namespace, &headers)?;
+    // The answers depend on the context too, so the ETag names revision and context together.
+    let etag = format!("\"{}-{:08x}\"", revision.digest, context_hash(&context));
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| etag_matches(value, &etag[1..etag.len() - 1]))
+    {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        if let Ok(value) = HeaderValue::from_str(&etag) {
+            response.headers_mut().insert(header::ETAG, value);
+        }
+        response
+            .headers_mut()
+            .insert(REVISION_HEADER, revision.digest_header.clone());
+        return Ok(response);
+    }
+    let flags: Vec<Value> = revision
+        .index
+        .flags()
+        .filter_map(|(key, _, _)| evaluate(&revision.index, key, &context))
+        .collect();
+    let mut response = json_response(
+        &headers,
+        &state.limits,
+        revision.digest_header.clone(),
+        &json!({ "flags": flags }),
+    )?;
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    Ok(response)
+}
+
+/// A stable hash of the context, order-independent: CRC-32 over the sorted pairs.
+fn context_hash(context: &FlatContext) -> u32 {
+    let mut pairs: Vec<(&String, &String)> = context.pairs.iter().collect();
+    pairs.sort();
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(context.targeting_key.as_bytes());
+    for (key, value) in pairs {
+        hasher.update(&[0]);
+        hasher.update(key.as_bytes());
+        hasher.update(&[0]);
+        hasher.update(value.as_bytes());
+    }
+    hasher.finalize()
+}

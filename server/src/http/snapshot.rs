@@ -1,0 +1,157 @@
+//! Snapshot endpoints: Flipt's v1 and v2 paths, and the immutable content-addressed path.
+//!
+//! Every representation was built when the revision was published; a request only chooses one
+//! and clones a reference-counted buffer. No serialization, hashing or compression happens here.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+
+use super::negotiate::{choose_encoding, etag_matches, Encoding};
+use super::{AppError, JSON, REVISION_HEADER};
+use crate::auth::Need;
+use crate::publish::Revision;
+use crate::state::AppState;
+
+const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
+const IMMUTABLE_PUBLIC: HeaderValue =
+    HeaderValue::from_static("public, max-age=31536000, immutable");
+const IMMUTABLE_PRIVATE: HeaderValue =
+    HeaderValue::from_static("private, max-age=31536000, immutable");
+const ACCEPT_ENCODING: HeaderValue = HeaderValue::from_static("Accept-Encoding");
+
+/// `GET /internal/v1/evaluation/snapshot/namespace/{namespace}`: what Flipt's client SDKs fetch.
+pub async fn flipt_v1(
+    State(state): State<AppState>,
+    Path(namespace): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    check_environment_header(&headers)?;
+    let revision = current_revision(&state, &namespace, &headers)?;
+    respond(&revision, &headers, NO_CACHE)
+}
+
+/// `GET /client/v2/environments/{environment}/namespaces/{namespace}/snapshot`.
+pub async fn flipt_v2(
+    State(state): State<AppState>,
+    Path((environment, namespace)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    check_environment(&environment)?;
+    check_environment_header(&headers)?;
+    let revision = current_revision(&state, &namespace, &headers)?;
+    respond(&revision, &headers, NO_CACHE)
+}
+
+/// `GET /api/v1/snapshots/{namespace}/{digest}`: one revision forever, for CDNs.
+pub async fn immutable(
+    State(state): State<AppState>,
+    Path((namespace, digest)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    if let Some(auth) = &state.auth {
+        auth.check(&headers, Need::Namespace(&namespace))?;
+    }
+    let catalog = state.catalog.load();
+    let revision = catalog
+        .revision(&namespace, &digest)
+        .cloned()
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "revision {digest} of namespace {namespace} is not kept"
+            ))
+        })?;
+    // With tokens on, a shared cache must not hand the snapshot to others.
+    let cache = if state.auth.is_some() {
+        IMMUTABLE_PRIVATE
+    } else {
+        IMMUTABLE_PUBLIC
+    };
+    respond(&revision, &headers, cache)
+}
+
+/// The namespace's current revision, after the auth check.
+pub(super) fn current_revision(
+    state: &AppState,
+    namespace: &str,
+    headers: &HeaderMap,
+) -> Result<Arc<Revision>, AppError> {
+    if let Some(auth) = &state.auth {
+        auth.check(headers, Need::Namespace(namespace))?;
+    }
+    let catalog = state.catalog.load();
+    match catalog.namespaces.get(namespace) {
+        Some(entry) => entry.current.clone().ok_or_else(|| {
+            AppError::Unavailable(format!(
+                "namespace {namespace} has no valid revision yet: see /api/v1/namespaces/{namespace}/status"
+            ))
+        }),
+        None => Err(AppError::NotFound(format!("namespace {namespace} not found"))),
+    }
+}
+
+/// Only the `default` environment exists (flag files have no environments).
+pub(super) fn check_environment(environment: &str) -> Result<(), AppError> {
+    if environment == "default" {
+        Ok(())
+    } else {
+        Err(AppError::NotFound(format!(
+            "environment {environment} not found"
+        )))
+    }
+}
+
+fn check_environment_header(headers: &HeaderMap) -> Result<(), AppError> {
+    match headers.get("x-flipt-environment").map(HeaderValue::to_str) {
+        None => Ok(()),
+        Some(Ok(environment)) => check_environment(environment),
+        Some(Err(_)) => Err(AppError::BadRequest(
+            "X-Flipt-Environment is not text".into(),
+        )),
+    }
+}
+
+fn respond(
+    revision: &Revision,
+    headers: &HeaderMap,
+    cache: HeaderValue,
+) -> Result<Response, AppError> {
+    let not_modified = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| etag_matches(value, &revision.digest));
+    let accept = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|value| value.to_str().ok());
+    let mut response = Response::new(Body::empty());
+    let out = response.headers_mut();
+    out.insert(header::ETAG, revision.etag.clone());
+    out.insert(REVISION_HEADER, revision.digest_header.clone());
+    out.insert(header::CACHE_CONTROL, cache);
+    out.insert(header::VARY, ACCEPT_ENCODING);
+    if not_modified {
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        return Ok(response);
+    }
+    let encoding = choose_encoding(accept).ok_or_else(|| {
+        AppError::NotAcceptable(
+            "no acceptable content coding: use identity, gzip or deflate".into(),
+        )
+    })?;
+    let body = match encoding {
+        Encoding::Identity => revision.snapshot.identity.clone(),
+        Encoding::Gzip => revision.snapshot.gzip.clone(),
+        Encoding::Deflate => revision.snapshot.deflate.clone(),
+    };
+    let out = response.headers_mut();
+    out.insert(header::CONTENT_TYPE, JSON);
+    out.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    if let Some(coding) = encoding.header_value() {
+        out.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+    }
+    *response.body_mut() = Body::from(body);
+    Ok(response)
+}

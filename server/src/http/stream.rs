@@ -1,0 +1,136 @@
+//! Push: `GET .../namespaces/{namespace}/stream`, one event per new revision.
+//!
+//! With `Accept: text/event-stream`, Server-Sent Events: `id: <digest>` and a small
+//! `refetchEvaluation` payload; otherwise newline-delimited `{"result":<snapshot>}`. Each event
+//! was encoded once when its revision was published, and every subscriber is sent the same
+//! shared bytes. Streams are never compressed.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::Response;
+use bytes::Bytes;
+use futures_util::stream;
+use tokio::sync::watch;
+use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
+
+use super::snapshot::{check_environment, current_revision};
+use super::{AppError, REVISION_HEADER};
+use crate::publish::Revision;
+use crate::state::AppState;
+
+const KEEP_ALIVE: Bytes = Bytes::from_static(b": keep-alive\n\n");
+const NDJSON_KEEP_ALIVE: Bytes = Bytes::from_static(b"\n");
+
+/// The stream's wire format.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    ServerSentEvents,
+    Ndjson,
+}
+
+pub async fn stream(
+    State(state): State<AppState>,
+    Path((environment, namespace)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    check_environment(&environment)?;
+    let revision = current_revision(&state, &namespace, &headers)?;
+    let format = if headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/event-stream"))
+    {
+        Format::ServerSentEvents
+    } else {
+        Format::Ndjson
+    };
+    // A client that reconnects having seen the current revision waits for the next; any other
+    // (first connection, or an older `Last-Event-ID`) gets the current event at once.
+    let last_seen = headers
+        .get("last-event-id")
+        .and_then(|value| value.to_str().ok());
+    let first = match (format, last_seen) {
+        (Format::ServerSentEvents, Some(id)) if id == revision.digest => None,
+        _ => Some(event(&revision, format)),
+    };
+    let subscription = Subscription {
+        state: state.clone(),
+        namespace,
+        changes: state.changes.subscribe(),
+        sent: revision.clone(),
+        pending: first,
+        keep_alive: interval_at(Instant::now() + state.keep_alive, state.keep_alive),
+        format,
+    };
+    let body = stream::unfold(subscription, |mut subscription| async move {
+        let chunk = subscription.next_chunk().await?;
+        Some((Ok::<_, Infallible>(chunk), subscription))
+    });
+    let content_type = match format {
+        Format::ServerSentEvents => "text/event-stream",
+        Format::Ndjson => "application/x-ndjson",
+    };
+    let mut response = Response::new(Body::from_stream(body));
+    let out = response.headers_mut();
+    out.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    out.insert(REVISION_HEADER, revision.digest_header.clone());
+    // Tells nginx-like proxies not to buffer the stream.
+    out.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
+}
+
+fn event(revision: &Revision, format: Format) -> Bytes {
+    match format {
+        Format::ServerSentEvents => revision.sse_event.clone(),
+        Format::Ndjson => revision.ndjson_event.clone(),
+    }
+}
+
+/// One subscriber's position: the revision it was last sent.
+struct Subscription {
+    state: AppState,
+    namespace: String,
+    changes: watch::Receiver<u64>,
+    sent: Arc<Revision>,
+    pending: Option<Bytes>,
+    keep_alive: Interval,
+    format: Format,
+}
+
+impl Subscription {
+    /// The next chunk to write: an event, or a keep-alive; `None` ends the stream (the server is
+    /// shutting down, or the namespace is gone).
+    async fn next_chunk(&mut self) -> Option<Bytes> {
+        if let Some(chunk) = self.pending.take() {
+            return Some(chunk);
+        }
+        self.keep_alive
+            .set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                changed = self.changes.changed() => {
+                    changed.ok()?;
+                    let catalog = self.state.catalog.load();
+                    let entry = catalog.namespaces.get(&self.namespace)?;
+                    let Some(current) = &entry.current else { continue };
+                    if current.digest != self.sent.digest {
+                        self.sent = current.clone();
+                        self.keep_alive.reset();
+                        return Some(event(current, self.format));
+                    }
+                }
+                _ = self.keep_alive.tick() => {
+                    return Some(match self.format {
+                        Format::ServerSentEvents => KEEP_ALIVE,
+                        Format::Ndjson => NDJSON_KEEP_ALIVE,
+                    });
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Prometheus metrics: requests by route and status, latency, snapshots, reloads, allocations.
+
+use std::sync::Mutex;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::catalog::NamespaceEntry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteStatus {
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Route {
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NamespaceLabel {
+    namespace: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SnapshotLabel {
+    namespace: String,
+    encoding: &'static str,
+}
+
+/// Every metric the server keeps.
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    requests: Family<RouteStatus, Counter>,
+    latency: Family<Route, Histogram, fn() -> Histogram>,
+    snapshot_bytes: Family<SnapshotLabel, Gauge>,
+    revisions: Family<NamespaceLabel, Counter>,
+    namespace_errors: Family<NamespaceLabel, Gauge>,
+    reloads: Counter,
+    reload_errors: Counter,
+}
+
+fn latency_histogram() -> Histogram {
+    // 10 µs to ~5 s.
+    Histogram::new(exponential_buckets(0.000_01, 2.5, 15))
+}
+
+/// The counting allocator's totals, read at each scrape.
+#[derive(Debug)]
+struct AllocationCollector;
+
+impl Collector for AllocationCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let (allocations, bytes) = crate::alloc::totals();
+        let allocations = ConstCounter::new(allocations);
+        let metric = encoder.encode_descriptor(
+            "vexil_heap_allocations",
+            "Heap allocations made by the process since it started",
+            None,
+            allocations.metric_type(),
+        )?;
+        allocations.encode(metric)?;
+        let bytes = ConstCounter::new(bytes);
+        let metric = encoder.encode_descriptor(
+            "vexil_heap_allocated_bytes",
+            "Bytes of heap allocated by the process since it started",
+            None,
+            bytes.metric_type(),
+        )?;
+        bytes.encode(metric)
+    }
+}
+
+impl Metrics {
+    /// A registry with every metric registered.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::default();
+        let requests = Family::<RouteStatus, Counter>::default();
+        registry.register(
+            "vexil_http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        let latency = Family::<Route, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        registry.register(
+            "vexil_http_request_duration_seconds",
+            "Time to the response head, by route",
+            latency.clone(),
+        );
+        let snapshot_bytes = Family::<SnapshotLabel, Gauge>::default();
+        registry.register(
+            "vexil_snapshot_bytes",
+            "Size of the served snapshot, by encoding",
+            snapshot_bytes.clone(),
+        );
+        let revisions = Family::<NamespaceLabel, Counter>::default();
+        registry.register(
+            "vexil_revisions_published",
+            "Revisions published per namespace",
+            revisions.clone(),
+        );
+        let namespace_errors = Family::<NamespaceLabel, Gauge>::default();
+        registry.register(
+            "vexil_namespace_load_errors",
+            "Errors in the namespace's flag files at the last reload (0 when it loaded)",
+            namespace_errors.clone(),
+        );
+        let reloads = Counter::default();
+        registry.register(
+            "vexil_reloads",
+            "Reloads of the flag files",
+            reloads.clone(),
+        );
+        let reload_errors = Counter::default();
+        registry.register(
+            "vexil_reload_errors",
+            "Errors found in flag files, summed over reloads",
+            reload_errors.clone(),
+        );
+        registry.register_collector(Box::new(AllocationCollector));
+        Metrics {
+            registry: Mutex::new(registry),
+            requests,
+            latency,
+            snapshot_bytes,
+            revisions,
+            namespace_errors,
+            reloads,
+            reload_errors,
+        }
+    }
+
+    /// Counts one finished request.
+    pub fn record_request(&self, route: &str, status: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&RouteStatus {
+                route: route.to_owned(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&Route {
+                route: route.to_owned(),
+            })
+            .observe(seconds);
+    }
+
+    /// Records a namespace's state after a reload.
+    pub fn record_namespace(&self, namespace: &str, entry: &NamespaceEntry) {
+        let label = NamespaceLabel {
+            namespace: namespace.to_owned(),
+        };
+        self.namespace_errors
+            .get_or_create(&label)
+            .set(entry.last_error.len() as i64);
+        if let Some(revision) = &entry.current {
+            for (encoding, body) in [
+                ("identity", &revision.snapshot.identity),
+                ("gzip", &revision.snapshot.gzip),
+                ("deflate", &revision.snapshot.deflate),
+            ] {
+                self.snapshot_bytes
+                    .get_or_create(&SnapshotLabel {
+                        namespace: namespace.to_owned(),
+                        encoding,
+                    })
+                    .set(body.len() as i64);
+            }
+        }
+    }
+
+    /// Counts a published revision.
+    pub fn record_revision(&self, namespace: &str) {
+        self.revisions
+            .get_or_create(&NamespaceLabel {
+                namespace: namespace.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts a reload and the errors it found.
+    pub fn record_reload(&self, errors: usize) {
+        self.reloads.inc();
+        self.reload_errors.inc_by(errors as u64);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        let registry = self
+            .registry
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if prometheus_client::encoding::text::encode(&mut text, &registry).is_err() {
+            tracing::error!("encoding metrics failed");
+        }
+        text
+    }
+}

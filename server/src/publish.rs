@@ -1,0 +1,116 @@
+//! A namespace's revision, built once: the index, the snapshot in every encoding, the push event.
+//!
+//! This is where the per-request work of serving a snapshot is paid, once per revision: requests
+//! only pick one of these shared buffers.
+
+use std::io::Write as _;
+
+use axum::http::HeaderValue;
+use bytes::Bytes;
+use miniz_oxide::deflate::{compress_to_vec, compress_to_vec_zlib};
+use vexil_eval::model::Namespace;
+use vexil_eval::{CompileError, Index};
+
+/// The compression level for snapshots: the best ratio, since it is paid once per revision.
+const SNAPSHOT_LEVEL: u8 = 9;
+
+/// One published state of one namespace, named by its digest.
+#[derive(Debug)]
+pub struct Revision {
+    /// Lowercase hex SHA-256 of the snapshot without its digest field.
+    pub digest: String,
+    /// The strong ETag: the digest, quoted; made once, cloned into every response.
+    pub etag: HeaderValue,
+    /// The digest as a header value, for `X-Vexil-Revision`.
+    pub digest_header: HeaderValue,
+    pub index: Index,
+    pub snapshot: EncodedBody,
+    /// `id: <digest>` / `data: {"type":"refetchEvaluation",...}`: one SSE event for all subscribers.
+    pub sse_event: Bytes,
+    /// `{"result":<snapshot>}` and a newline: the NDJSON form of the stream.
+    pub ndjson_event: Bytes,
+    /// Flag keys and types, for listings.
+    pub flag_count: usize,
+}
+
+/// One body in every encoding a client may ask for.
+#[derive(Clone, Debug)]
+pub struct EncodedBody {
+    pub identity: Bytes,
+    pub gzip: Bytes,
+    /// HTTP's `deflate`: the zlib format (RFC 1950), not raw deflate.
+    pub deflate: Bytes,
+}
+
+impl EncodedBody {
+    /// Compresses `identity` both ways.
+    pub fn new(identity: Bytes, level: u8) -> EncodedBody {
+        let gzip = Bytes::from(gzip(&identity, level));
+        let deflate = Bytes::from(compress_to_vec_zlib(&identity, level));
+        EncodedBody {
+            identity,
+            gzip,
+            deflate,
+        }
+    }
+}
+
+/// A gzip member (RFC 1952) around raw deflate: header, data, CRC-32 and length.
+pub fn gzip(data: &[u8], level: u8) -> Vec<u8> {
+    let deflated = compress_to_vec(data, level);
+    let mut out = Vec::with_capacity(deflated.len() + 18);
+    // Magic, CM=deflate, no flags, no mtime (deterministic), XFL=0, OS=unknown.
+    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
+    out.extend_from_slice(&deflated);
+    out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
+    // ISIZE is the length modulo 2^32, by definition.
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
+}
+
+/// Builds a namespace's revision: compile, serialize, hash, compress, encode events.
+pub fn publish(namespace: &Namespace) -> Result<Revision, CompileError> {
+    let index = Index::compile(namespace)?;
+    let snapshot = vexil_eval::write_snapshot(namespace);
+    let mut sse_event = Vec::with_capacity(128);
+    let _ = write!(
+        sse_event,
+        "id: {digest}\ndata: {{\"type\":\"refetchEvaluation\",\"etag\":\"{digest}\"}}\n\n",
+        digest = snapshot.digest
+    );
+    let ndjson_event = format!("{{\"result\":{}}}\n", snapshot.json);
+    let etag = HeaderValue::try_from(format!("\"{}\"", snapshot.digest))
+        .expect("a quoted hex digest is a valid header value");
+    let digest_header = HeaderValue::try_from(snapshot.digest.as_str())
+        .expect("a hex digest is a valid header value");
+    Ok(Revision {
+        etag,
+        digest_header,
+        digest: snapshot.digest,
+        flag_count: namespace.flags.len(),
+        index,
+        snapshot: EncodedBody::new(Bytes::from(snapshot.json), SNAPSHOT_LEVEL),
+        sse_event: Bytes::from(sse_event),
+        ndjson_event: Bytes::from(ndjson_event),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use miniz_oxide::inflate::{decompress_to_vec, decompress_to_vec_zlib};
+
+    #[test]
+    fn every_encoding_decodes_to_the_identity_body() {
+        let identity = Bytes::from("{\"flags\":[]}".repeat(50));
+        let body = EncodedBody::new(identity.clone(), 6);
+        assert!(body.gzip.len() < identity.len());
+        assert_eq!(decompress_to_vec_zlib(&body.deflate).unwrap(), identity);
+        let gzip = &body.gzip;
+        assert_eq!(&gzip[..3], &[0x1f, 0x8b, 8]);
+        let (member, trailer) = gzip[10..].split_at(gzip.len() - 18);
+        assert_eq!(decompress_to_vec(member).unwrap(), identity);
+        assert_eq!(trailer[..4], crc32fast::hash(&identity).to_le_bytes());
+        assert_eq!(trailer[4..], (identity.len() as u32).to_le_bytes());
+    }
+}
