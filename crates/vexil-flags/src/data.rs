@@ -48,7 +48,8 @@ mod tests {
             value,
             serde_json::json!([{"token": "abc", "namespaces": ["a", "b"], "n": 3}, {"token": "*"}])
         );
-        let error = read_yaml_data(Path::new("t.yml"), "- a: 'unterminated\n").unwrap_err();
+        let error = read_yaml_data(Path::new("t.yml"), "- a: 1\n- b: 'unterminated\n").unwrap_err();
         assert_eq!(error[0].line(), 2);
+        assert!(error[0].message().contains("quoted scalar"), "{}", error[0]);
     }
 }
