@@ -14,13 +14,13 @@ use crate::catalog::NamespaceEntry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteStatus {
-    route: String,
+    route: &'static str,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Route {
-    route: String,
+    route: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -139,17 +139,12 @@ impl Metrics {
     }
 
     /// Counts one finished request.
-    pub fn record_request(&self, route: &str, status: u16, seconds: f64) {
+    pub fn record_request(&self, route: &'static str, status: u16, seconds: f64) {
         self.requests
-            .get_or_create(&RouteStatus {
-                route: route.to_owned(),
-                status,
-            })
+            .get_or_create(&RouteStatus { route, status })
             .inc();
         self.latency
-            .get_or_create(&Route {
-                route: route.to_owned(),
-            })
+            .get_or_create(&Route { route })
             .observe(seconds);
     }
 

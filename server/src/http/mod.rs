@@ -1,26 +1,23 @@
-//! The HTTP API: routes, and what every route shares (CORS, metrics, auth).
+//! The HTTP API: routes, and the layer every route shares (CORS, metrics).
 
 mod compress;
 pub mod error;
 mod evaluate;
 pub mod negotiate;
+mod observe;
 mod ofrep;
 mod ops;
 mod snapshot;
 mod stream;
 
 use std::path::PathBuf;
-use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderName, HeaderValue, Method};
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::http::{HeaderName, HeaderValue};
 use axum::routing::{get, post};
 use axum::Router;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::state::AppState;
+use observe::ObserveLayer;
 
 pub use error::AppError;
 pub use ops::metrics_response as ops_metrics;
@@ -56,28 +53,8 @@ pub fn app(state: AppState, www: Option<PathBuf>) -> Router {
         Some(dir) => api.fallback_service(tower_http::services::ServeDir::new(dir)),
         None => api,
     };
-    api.layer(middleware::from_fn_with_state(
-        state.clone(),
-        record_metrics,
-    ))
-    .layer(cors())
-    .with_state(state)
-}
-
-/// Browsers may call every route from any origin: flags are read by pages on other sites.
-fn cors() -> CorsLayer {
-    CorsLayer::new()
-        .allow_origin(AllowOrigin::any())
-        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([
-            header::IF_NONE_MATCH,
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            HeaderName::from_static("x-flipt-environment"),
-            HeaderName::from_static("x-flipt-namespace"),
-            HeaderName::from_static("x-flipt-accept-server-version"),
-        ])
-        .expose_headers([header::ETAG, HeaderName::from_static("x-vexil-revision")])
+    api.layer(ObserveLayer::new(state.clone()))
+        .with_state(state)
 }
 
 /// `X-Vexil-Revision`, on every snapshot and evaluation response.
@@ -85,19 +62,3 @@ pub const REVISION_HEADER: HeaderName = HeaderName::from_static("x-vexil-revisio
 
 /// `Content-Type: application/json`.
 pub const JSON: HeaderValue = HeaderValue::from_static("application/json");
-
-async fn record_metrics(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|path| path.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let response = next.run(request).await;
-    state.metrics.record_request(
-        &route,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
-    response
-}
