@@ -1,13 +1,15 @@
 //! Flipt's evaluation API: `/evaluate/v1/variant`, `/boolean` and `/batch`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use axum::body::{to_bytes, Body};
+use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
-use serde::de::DeserializeOwned;
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use vexil_eval::response::{
     BatchItem, BatchResponse, BooleanResponse, ResponseMeta, VariantResponse,
@@ -20,30 +22,71 @@ use super::snapshot::current_revision;
 use super::{AppError, JSON, REVISION_HEADER};
 use crate::state::{AppState, Limits};
 
-/// One evaluation request, as Flipt's API takes it.
+/// One evaluation request, as Flipt's API takes it. Strings borrow from the request body where
+/// they have no escapes, so parsing a batch allocates little more than its lists.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct EvaluationRequest {
-    #[serde(default)]
-    request_id: String,
-    #[serde(default)]
-    namespace_key: String,
-    flag_key: String,
-    #[serde(default)]
-    entity_id: String,
-    #[serde(default)]
-    context: HashMap<String, String>,
+struct EvaluationRequest<'a> {
+    #[serde(default, borrow)]
+    request_id: Cow<'a, str>,
+    #[serde(default, borrow)]
+    namespace_key: Cow<'a, str>,
+    #[serde(borrow)]
+    flag_key: Cow<'a, str>,
+    #[serde(default, borrow)]
+    entity_id: Cow<'a, str>,
+    #[serde(default, borrow, deserialize_with = "context_pairs")]
+    context: Pairs<'a>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct BatchRequest {
-    #[serde(default)]
-    request_id: String,
-    requests: Vec<EvaluationRequest>,
+struct BatchRequest<'a> {
+    #[serde(default, borrow)]
+    request_id: Cow<'a, str>,
+    #[serde(borrow)]
+    requests: Vec<EvaluationRequest<'a>>,
 }
 
-impl EvaluationRequest {
+/// Context properties in the order sent.
+type Pairs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+
+/// A string that borrows from the input when it can.
+#[derive(Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+/// A JSON object of strings as a list of pairs (a later duplicate key replaces the earlier value,
+/// as in a map); `null` is an empty context.
+fn context_pairs<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Pairs<'de>, D::Error> {
+    struct PairsVisitor;
+
+    impl<'de> Visitor<'de> for PairsVisitor {
+        type Value = Pairs<'de>;
+
+        fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+            formatter.write_str("an object of string values")
+        }
+
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut pairs: Self::Value = Vec::with_capacity(map.size_hint().unwrap_or(4).min(64));
+            while let Some((Text(key), Text(value))) = map.next_entry()? {
+                match pairs.iter_mut().find(|(known, _)| *known == key) {
+                    Some(pair) => pair.1 = value,
+                    None => pairs.push((key, value)),
+                }
+            }
+            Ok(pairs)
+        }
+    }
+
+    deserializer.deserialize_any(PairsVisitor)
+}
+
+impl EvaluationRequest<'_> {
     fn namespace(&self) -> &str {
         namespace_or_default(&self.namespace_key)
     }
@@ -57,11 +100,11 @@ fn namespace_or_default(key: &str) -> &str {
     }
 }
 
-/// Reads and parses a JSON body within the size limit.
-pub(super) async fn read_json<T: DeserializeOwned>(
+/// Reads a request body within the size limit.
+pub(super) async fn read_body(
     request: Request,
     limits: &Limits,
-) -> Result<(HeaderMap, T), AppError> {
+) -> Result<(HeaderMap, Bytes), AppError> {
     let (parts, body) = request.into_parts();
     let bytes = to_bytes(body, limits.max_body_bytes).await.map_err(|_| {
         AppError::TooLarge(format!(
@@ -69,9 +112,13 @@ pub(super) async fn read_json<T: DeserializeOwned>(
             limits.max_body_bytes
         ))
     })?;
-    let value = serde_json::from_slice(&bytes)
-        .map_err(|error| AppError::BadRequest(format!("invalid request body: {error}")))?;
-    Ok((parts.headers, value))
+    Ok((parts.headers, bytes))
+}
+
+/// Parses a JSON body; a malformed one is a 400 with serde's description.
+pub(super) fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, AppError> {
+    serde_json::from_slice(bytes)
+        .map_err(|error| AppError::BadRequest(format!("invalid request body: {error}")))
 }
 
 /// Checks a flag key, entity id and context against the configured limits.
@@ -115,11 +162,8 @@ pub(super) fn check_limits<'a>(
     Ok(())
 }
 
-fn check_request(limits: &Limits, request: &EvaluationRequest) -> Result<(), AppError> {
-    let context = request
-        .context
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()));
+fn check_request(limits: &Limits, request: &EvaluationRequest<'_>) -> Result<(), AppError> {
+    let context = request.context.iter().map(|(k, v)| (&**k, &**v));
     check_limits(limits, &request.flag_key, &request.entity_id, context)
 }
 
@@ -154,13 +198,18 @@ fn eval_error(namespace: &str, flag_key: &str, error: EvalError) -> AppError {
 }
 
 /// Serializes a response body and compresses it when it is large and the client accepts that.
+///
+/// `size_hint` is the expected length of the JSON, so the buffer is allocated once.
 pub(super) fn json_response(
     headers: &HeaderMap,
     limits: &Limits,
     revision: HeaderValue,
     body: &impl serde::Serialize,
+    size_hint: usize,
 ) -> Result<Response, AppError> {
-    let json = serde_json::to_vec(body).map_err(|error| AppError::Internal(error.to_string()))?;
+    let mut json = Vec::with_capacity(size_hint);
+    serde_json::to_writer(&mut json, body)
+        .map_err(|error| AppError::Internal(error.to_string()))?;
     let accept = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok());
@@ -195,7 +244,8 @@ pub async fn variant(
     request: Request,
 ) -> Result<Response, AppError> {
     let started = Instant::now();
-    let (headers, body): (_, EvaluationRequest) = read_json(request, &state.limits).await?;
+    let (headers, bytes) = read_body(request, &state.limits).await?;
+    let body: EvaluationRequest<'_> = parse_json(&bytes)?;
     check_request(&state.limits, &body)?;
     let namespace = body.namespace();
     let revision = current_revision(&state, namespace, &headers)?;
@@ -222,6 +272,7 @@ pub async fn variant(
         &state.limits,
         revision.digest_header.clone(),
         &response,
+        512,
     )
 }
 
@@ -231,7 +282,8 @@ pub async fn boolean(
     request: Request,
 ) -> Result<Response, AppError> {
     let started = Instant::now();
-    let (headers, body): (_, EvaluationRequest) = read_json(request, &state.limits).await?;
+    let (headers, bytes) = read_body(request, &state.limits).await?;
+    let body: EvaluationRequest<'_> = parse_json(&bytes)?;
     check_request(&state.limits, &body)?;
     let namespace = body.namespace();
     let revision = current_revision(&state, namespace, &headers)?;
@@ -258,13 +310,15 @@ pub async fn boolean(
         &state.limits,
         revision.digest_header.clone(),
         &response,
+        512,
     )
 }
 
 /// `POST /evaluate/v1/batch`: each request in its own namespace (`default` when unnamed).
 pub async fn batch(State(state): State<AppState>, request: Request) -> Result<Response, AppError> {
     let started = Instant::now();
-    let (headers, body): (_, BatchRequest) = read_json(request, &state.limits).await?;
+    let (headers, bytes) = read_body(request, &state.limits).await?;
+    let body: BatchRequest<'_> = parse_json(&bytes)?;
     if body.requests.len() > state.limits.max_batch_requests {
         return Err(AppError::TooLarge(format!(
             "a batch holds at most {} requests, this one {}",
@@ -323,5 +377,7 @@ pub async fn batch(State(state): State<AppState>, request: Request) -> Result<Re
             .digest_header
             .clone(),
     };
-    json_response(&headers, &state.limits, revision, &response)
+    // About 350 bytes per answer, more with attachments; one growth at most.
+    let size_hint = 128 + items.len() * 384;
+    json_response(&headers, &state.limits, revision, &response, size_hint)
 }

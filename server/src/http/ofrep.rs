@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use vexil_eval::{Evaluation, Index, Reason, Request as EvalRequest};
 
-use super::evaluate::{check_limits, json_response, read_json};
+use super::evaluate::{check_limits, json_response, parse_json, read_body};
 use super::negotiate::etag_matches;
 use super::snapshot::current_revision;
 use super::{AppError, REVISION_HEADER};
@@ -121,7 +121,8 @@ pub async fn single(
     Path(key): Path<String>,
     request: Request,
 ) -> Result<Response, AppError> {
-    let (headers, body): (_, OfrepRequest) = read_json(request, &state.limits).await?;
+    let (headers, bytes) = read_body(request, &state.limits).await?;
+    let body: OfrepRequest = parse_json(&bytes)?;
     let context = FlatContext::from(body.context);
     let pairs = context.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     if let Err(AppError::BadRequest(message)) =
@@ -151,6 +152,7 @@ pub async fn single(
             &state.limits,
             revision.digest_header.clone(),
             &value,
+            256,
         ),
         None => Ok(ofrep_error(
             StatusCode::NOT_FOUND,
@@ -163,7 +165,8 @@ pub async fn single(
 
 /// `POST /ofrep/v1/evaluate/flags`: every flag of the namespace, with an ETag for the revision.
 pub async fn bulk(State(state): State<AppState>, request: Request) -> Result<Response, AppError> {
-    let (headers, body): (_, OfrepRequest) = read_json(request, &state.limits).await?;
+    let (headers, bytes) = read_body(request, &state.limits).await?;
+    let body: OfrepRequest = parse_json(&bytes)?;
     let context = FlatContext::from(body.context);
     let pairs = context.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     if let Err(AppError::BadRequest(message)) =
@@ -204,6 +207,7 @@ pub async fn bulk(State(state): State<AppState>, request: Request) -> Result<Res
         &state.limits,
         revision.digest_header.clone(),
         &json!({ "flags": flags }),
+        64 + flags.len() * 160,
     )?;
     if let Ok(value) = HeaderValue::from_str(&etag) {
         response.headers_mut().insert(header::ETAG, value);
