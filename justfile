@@ -8,9 +8,13 @@ vexil := "target/debug/vexil"
 default:
     @just --list
 
-# Run Vexil on the example flags: validate them, then evaluate a few requests.
+# Serve the example flags on http://127.0.0.1:8080 (no tokens: every route open); Ctrl-C stops.
 run: build
     {{vexil}} validate examples/flags
+    {{vexil}} serve --flags examples/flags --listen 127.0.0.1:8080
+
+# Evaluate the example requests with the command line, and explain one evaluation.
+demo-cli: build
     {{vexil}} evaluate --flags examples/flags --batch examples/requests.json
     {{vexil}} evaluate --flags examples/flags --flag new-checkout --entity user-7 --context plan=pro --context seats=12 --context country=NL
 

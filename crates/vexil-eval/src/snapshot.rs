@@ -411,7 +411,7 @@ impl SnapshotSegment {
                     kind: constraint.kind.snapshot_name().into(),
                     property: constraint.property.clone(),
                     operator: constraint.operator.as_str().into(),
-                    value: constraint.value.clone(),
+                    value: wire_value(constraint),
                 })
                 .collect(),
         }
@@ -463,6 +463,19 @@ impl SnapshotSegment {
             match_type,
             constraints,
         })
+    }
+}
+
+/// The constraint value as clients read it. A bare `YYYY-MM-DD` date (a Vexil extension) is sent
+/// as midnight UTC in full RFC 3339, which Flipt's engines parse: the same instant either way.
+fn wire_value(constraint: &Constraint) -> String {
+    let is_bare_date = constraint.kind == ConstraintType::DateTime
+        && constraint.value.len() == 10
+        && crate::datetime::parse_timestamp(&constraint.value).is_some();
+    if is_bare_date {
+        format!("{}T00:00:00Z", constraint.value)
+    } else {
+        constraint.value.clone()
     }
 }
 

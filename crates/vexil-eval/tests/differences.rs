@@ -38,13 +38,32 @@ fn numbers_are_f64() {
     ));
 }
 
-/// Flipt's engine accepts only full RFC 3339; Vexil also reads `YYYY-MM-DD` as midnight UTC.
+/// Flipt's engine accepts only full RFC 3339; Vexil also reads `YYYY-MM-DD` as midnight UTC,
+/// and writes such a constraint value into snapshots in full, so Flipt's clients agree.
 #[test]
 fn bare_dates_are_midnight_utc() {
     let index = single_constraint_flag("DATETIME", "eq", "2024-06-01");
     assert!(enabled(&index, "2024-06-01"));
     assert!(enabled(&index, "2024-06-01T02:00:00+02:00"));
     assert!(!enabled(&index, "2024-06-01T00:00:01Z"));
+
+    let segment = segment(
+        "s",
+        "ALL",
+        json!([constraint("DATETIME", "p", "gt", "2025-06-01")]),
+    );
+    let flag = boolean_flag(
+        "f",
+        false,
+        json!([segment_rollout("OR", json!([segment]), true)]),
+    );
+    let document = json!({ "namespace": { "key": "default" }, "flags": [flag] });
+    let namespace = read_snapshot(document.to_string().as_bytes()).unwrap();
+    let written: serde_json::Value =
+        serde_json::from_str(&vexil_eval::write_snapshot(&namespace).json).unwrap();
+    let value =
+        &written["flags"][0]["rollouts"][0]["segment"]["segments"][0]["constraints"][0]["value"];
+    assert_eq!(value, "2025-06-01T00:00:00Z");
 }
 
 /// Flipt lists matched segment keys in random order; Vexil lists them in the rule's order.

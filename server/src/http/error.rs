@@ -45,6 +45,18 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    /// The message sent to the client.
+    pub fn message(&self) -> &str {
+        self.parts().2
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if let AppError::Internal(detail) = &self {

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use vexil_eval::model::FlagKind;
 use vexil_eval::{Evaluation, Index, Reason, Request as EvalRequest};
 
 use super::evaluate::{check_limits, json_response, parse_json, read_body};
@@ -76,7 +77,8 @@ fn ofrep_error(status: StatusCode, key: &str, code: &str, details: &str) -> Resp
 fn reason(reason: Reason) -> &'static str {
     match reason {
         Reason::Match => "TARGETING_MATCH",
-        Reason::Default | Reason::Unknown => "DEFAULT",
+        Reason::Default => "DEFAULT",
+        Reason::Unknown => "UNKNOWN",
         Reason::FlagDisabled => "DISABLED",
     }
 }
@@ -88,6 +90,11 @@ fn resolution(key: &str, evaluation: &Evaluation<'_>) -> Value {
             let mut metadata = Map::new();
             if !answer.variant_attachment().is_empty() {
                 metadata.insert("attachment".into(), answer.variant_attachment().into());
+            }
+            if !answer.segment_keys.is_empty() {
+                // OFREP metadata values are flat: the keys joined, as Flipt sends them.
+                let keys: Vec<&str> = answer.segment_keys.iter().collect();
+                metadata.insert("segments".into(), keys.join(",").into());
             }
             json!({
                 "key": key,
@@ -120,17 +127,50 @@ pub async fn single(
     State(state): State<AppState>,
     Path(key): Path<String>,
     request: Request,
+) -> Response {
+    resolve_single(state, &key, request)
+        .await
+        .unwrap_or_else(|error| ofrep_failure(Some(&key), error))
+}
+
+/// `POST /ofrep/v1/evaluate/flags`: every flag of the namespace, with an ETag.
+pub async fn bulk(State(state): State<AppState>, request: Request) -> Response {
+    resolve_bulk(state, request)
+        .await
+        .unwrap_or_else(|error| ofrep_failure(None, error))
+}
+
+/// An error in OFREP's shape, which OFREP providers read; 401 and 403 keep Vexil's shape, as
+/// providers act on the status alone.
+fn ofrep_failure(key: Option<&str>, error: AppError) -> Response {
+    let code = match &error {
+        AppError::Unauthenticated(_) | AppError::Forbidden(_) => return error.into_response(),
+        AppError::NotFound(_) => "FLAG_NOT_FOUND",
+        AppError::BadRequest(_) => "INVALID_CONTEXT",
+        _ => "GENERAL",
+    };
+    let mut body = json!({ "errorCode": code, "errorDetails": error.message() });
+    if let Some(key) = key {
+        body["key"] = key.into();
+    }
+    (error.status(), Json(body)).into_response()
+}
+
+async fn resolve_single(
+    state: AppState,
+    key: &str,
+    request: Request,
 ) -> Result<Response, AppError> {
     let (headers, bytes) = read_body(request, &state.limits).await?;
     let body: OfrepRequest = parse_json(&bytes)?;
     let context = FlatContext::from(body.context);
     let pairs = context.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     if let Err(AppError::BadRequest(message)) =
-        check_limits(&state.limits, &key, &context.targeting_key, pairs)
+        check_limits(&state.limits, key, &context.targeting_key, pairs)
     {
         return Ok(ofrep_error(
             StatusCode::BAD_REQUEST,
-            &key,
+            key,
             "INVALID_CONTEXT",
             &message,
         ));
@@ -139,14 +179,14 @@ pub async fn single(
         let details = "the context needs a targetingKey (the entity id)";
         return Ok(ofrep_error(
             StatusCode::BAD_REQUEST,
-            &key,
+            key,
             "TARGETING_KEY_MISSING",
             details,
         ));
     }
     let namespace = namespace(&headers).to_owned();
     let revision = current_revision(&state, &namespace, &headers)?;
-    match evaluate(&revision.index, &key, &context) {
+    match evaluate(&revision.index, key, &context) {
         Some(value) => json_response(
             &headers,
             &state.limits,
@@ -156,15 +196,14 @@ pub async fn single(
         ),
         None => Ok(ofrep_error(
             StatusCode::NOT_FOUND,
-            &key,
+            key,
             "FLAG_NOT_FOUND",
             &format!("flag {key} not found in namespace {namespace}"),
         )),
     }
 }
 
-/// `POST /ofrep/v1/evaluate/flags`: every flag of the namespace, with an ETag for the revision.
-pub async fn bulk(State(state): State<AppState>, request: Request) -> Result<Response, AppError> {
+async fn resolve_bulk(state: AppState, request: Request) -> Result<Response, AppError> {
     let (headers, bytes) = read_body(request, &state.limits).await?;
     let body: OfrepRequest = parse_json(&bytes)?;
     let context = FlatContext::from(body.context);
@@ -197,9 +236,11 @@ pub async fn bulk(State(state): State<AppState>, request: Request) -> Result<Res
             .insert(REVISION_HEADER, revision.digest_header.clone());
         return Ok(response);
     }
+    // As Flipt does, a disabled variant flag is left out of the bulk answer.
     let flags: Vec<Value> = revision
         .index
         .flags()
+        .filter(|&(_, kind, enabled)| enabled || kind == FlagKind::Boolean)
         .filter_map(|(key, _, _)| evaluate(&revision.index, key, &context))
         .collect();
     let mut response = json_response(
