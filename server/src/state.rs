@@ -47,6 +47,8 @@ pub struct Shared {
     pub catalog: ArcSwap<Catalog>,
     /// Tells push streams that a new catalog is out (its generation).
     pub changes: watch::Sender<u64>,
+    /// Becomes `true` when the server shuts down, so open push streams end.
+    pub shutting_down: watch::Sender<bool>,
     pub flags_dir: PathBuf,
     pub limits: Limits,
     pub auth: Option<Auth>,
@@ -72,9 +74,11 @@ impl AppState {
         keep_alive: Duration,
     ) -> AppState {
         let (changes, _) = watch::channel(0);
+        let (shutting_down, _) = watch::channel(false);
         AppState(Arc::new(Shared {
             catalog: ArcSwap::from_pointee(Catalog::default()),
             changes,
+            shutting_down,
             flags_dir,
             limits,
             auth,

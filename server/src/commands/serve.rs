@@ -73,9 +73,14 @@ async fn serve(state: AppState, args: &ServeArgs) -> anyhow::Result<()> {
             }
         });
     }
-    let app = http::app(state, args.www.clone());
+    let app = http::app(state.clone(), args.www.clone());
+    let stopping = async move {
+        shutdown_signal().await;
+        // Push streams never end by themselves: tell them to, so the graceful shutdown can finish.
+        state.shutting_down.send_replace(true);
+    };
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(stopping)
         .await
         .context("serving")?;
     tracing::info!("shut down");

@@ -61,6 +61,7 @@ pub async fn stream(
         state: state.clone(),
         namespace,
         changes: state.changes.subscribe(),
+        shutting_down: state.shutting_down.subscribe(),
         sent: revision.clone(),
         pending: first,
         keep_alive: interval_at(Instant::now() + state.keep_alive, state.keep_alive),
@@ -96,6 +97,7 @@ struct Subscription {
     state: AppState,
     namespace: String,
     changes: watch::Receiver<u64>,
+    shutting_down: watch::Receiver<bool>,
     sent: Arc<Revision>,
     pending: Option<Bytes>,
     keep_alive: Interval,
@@ -112,7 +114,11 @@ impl Subscription {
         self.keep_alive
             .set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
+            if *self.shutting_down.borrow() {
+                return None;
+            }
             tokio::select! {
+                _ = self.shutting_down.changed() => continue,
                 changed = self.changes.changed() => {
                     changed.ok()?;
                     let catalog = self.state.catalog.load();
