@@ -103,6 +103,26 @@ impl Auth {
 
     /// Allows the request, or answers 401 (no or unknown token) or 403 (not enough scope).
     pub fn check(&self, headers: &HeaderMap, need: Need<'_>) -> Result<(), AppError> {
+        let token = self.authenticate(headers)?;
+        let allowed = match need {
+            Need::Admin => token.role == Role::Admin,
+            Need::Namespace(namespace) => match &token.namespaces {
+                Scope::All => true,
+                Scope::Only(list) => list.iter().any(|n| n == namespace),
+            },
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(
+                "token does not grant access to this resource".into(),
+            ))
+        }
+    }
+
+    /// The presented token, if it is one of ours: checked before a request body is read, so an
+    /// anonymous caller cannot make the server read megabytes.
+    pub fn authenticate(&self, headers: &HeaderMap) -> Result<&Token, AppError> {
         let presented = headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
@@ -118,21 +138,7 @@ impl Auth {
                 found = Some(token);
             }
         }
-        let token = found.ok_or_else(|| AppError::Unauthenticated("invalid token".into()))?;
-        let allowed = match need {
-            Need::Admin => token.role == Role::Admin,
-            Need::Namespace(namespace) => match &token.namespaces {
-                Scope::All => true,
-                Scope::Only(list) => list.iter().any(|n| n == namespace),
-            },
-        };
-        if allowed {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(
-                "token does not grant access to this resource".into(),
-            ))
-        }
+        found.ok_or_else(|| AppError::Unauthenticated("invalid token".into()))
     }
 }
 

@@ -4,6 +4,7 @@
 //! (see `state`), so a reader sees either the old state or the new, never a mix.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use vexil_flags::{Diagnostic, Loaded};
@@ -47,15 +48,31 @@ pub struct Problem {
     pub text: String,
 }
 
-impl From<&Diagnostic> for Problem {
-    fn from(diagnostic: &Diagnostic) -> Problem {
+impl Problem {
+    /// A diagnostic, its file named relative to the flag directory (the server's own paths are
+    /// nobody's business).
+    fn new(diagnostic: &Diagnostic, flags_dir: &Path) -> Problem {
+        let file = diagnostic.file();
+        let file = file.strip_prefix(flags_dir).unwrap_or(file);
+        let text = format!(
+            "{}:{}:{}: {}{}",
+            file.display(),
+            diagnostic.line(),
+            diagnostic.column(),
+            if diagnostic.path().is_empty() {
+                String::new()
+            } else {
+                format!("{}: ", diagnostic.path())
+            },
+            diagnostic.message()
+        );
         Problem {
-            file: diagnostic.file().display().to_string(),
+            file: file.display().to_string(),
             line: diagnostic.line(),
             column: diagnostic.column(),
             path: diagnostic.path().to_owned(),
             message: diagnostic.message().to_owned(),
-            text: diagnostic.to_string(),
+            text,
         }
     }
 }
@@ -81,7 +98,7 @@ impl Catalog {
     /// nothing is recompressed and watchers see no change. A namespace that fails keeps serving
     /// its last good revision and records the problems. A namespace no longer in the files is
     /// dropped, unless some file could not be read or attributed (it may be in that file).
-    pub fn reload(&self, loaded: &Loaded) -> Catalog {
+    pub fn reload(&self, loaded: &Loaded, flags_dir: &Path) -> Catalog {
         let mut namespaces = BTreeMap::new();
         for (key, load) in &loaded.namespaces {
             let previous = self.namespaces.get(key);
@@ -101,13 +118,21 @@ impl Catalog {
                         }],
                     ),
                 },
-                Err(diagnostics) => {
-                    failed(previous, diagnostics.iter().map(Problem::from).collect())
-                }
+                Err(diagnostics) => failed(
+                    previous,
+                    diagnostics
+                        .iter()
+                        .map(|d| Problem::new(d, flags_dir))
+                        .collect(),
+                ),
             };
             namespaces.insert(key.clone(), entry);
         }
-        let errors: Vec<Problem> = loaded.errors.iter().map(Problem::from).collect();
+        let errors: Vec<Problem> = loaded
+            .errors
+            .iter()
+            .map(|d| Problem::new(d, flags_dir))
+            .collect();
         if !errors.is_empty() {
             for (key, entry) in &self.namespaces {
                 namespaces
@@ -171,6 +196,12 @@ mod tests {
 
     use super::*;
 
+    impl Catalog {
+        fn reload_in(&self, loaded: &Loaded) -> Catalog {
+            self.reload(loaded, Path::new(""))
+        }
+    }
+
     fn load(text: &str) -> Loaded {
         vexil_flags::load_str(Path::new("features.yml"), text)
     }
@@ -183,22 +214,22 @@ mod tests {
 
     #[test]
     fn a_good_load_publishes_and_an_unchanged_one_keeps_the_revision() {
-        let first = Catalog::default().reload(&load(&flags(true)));
+        let first = Catalog::default().reload_in(&load(&flags(true)));
         let revision = first.current("shop").expect("published").clone();
         assert_eq!(
             revision.etag.to_str().unwrap(),
             format!("\"{}\"", revision.digest)
         );
-        let again = first.reload(&load(&flags(true)));
+        let again = first.reload_in(&load(&flags(true)));
         assert!(Arc::ptr_eq(again.current("shop").unwrap(), &revision));
         assert_eq!(again.generation, 2);
     }
 
     #[test]
     fn a_bad_load_keeps_the_last_good_revision_and_records_the_error() {
-        let good = Catalog::default().reload(&load(&flags(true)));
+        let good = Catalog::default().reload_in(&load(&flags(true)));
         let digest = good.current("shop").unwrap().digest.clone();
-        let bad = good.reload(&load(
+        let bad = good.reload_in(&load(
             &flags(true).replace("enabled: true", "enabled: maybe"),
         ));
         let entry = &bad.namespaces["shop"];
@@ -209,7 +240,7 @@ mod tests {
             entry.last_error[0].text,
             "features.yml:6:14: flags[0].enabled: expected a boolean, found a string"
         );
-        let fixed = bad.reload(&load(&flags(false)));
+        let fixed = bad.reload_in(&load(&flags(false)));
         assert!(fixed.namespaces["shop"].last_error.is_empty());
         assert_ne!(fixed.current("shop").unwrap().digest, digest);
     }
@@ -220,7 +251,7 @@ mod tests {
         let mut digests = Vec::new();
         for n in 0..6 {
             let text = flags(true).replace("Dark mode", &format!("Dark mode {n}"));
-            catalog = catalog.reload(&load(&text));
+            catalog = catalog.reload_in(&load(&text));
             digests.push(catalog.current("shop").unwrap().digest.clone());
         }
         let kept: Vec<bool> = digests
@@ -232,9 +263,9 @@ mod tests {
 
     #[test]
     fn namespaces_gone_from_the_files_are_dropped() {
-        let catalog = Catalog::default().reload(&load(&flags(true)));
+        let catalog = Catalog::default().reload_in(&load(&flags(true)));
         let other = load(&flags(true).replace("namespace: shop", "namespace: other"));
-        let next = catalog.reload(&other);
+        let next = catalog.reload_in(&other);
         assert!(next.current("shop").is_none());
         assert!(next.current("other").is_some());
     }

@@ -91,7 +91,7 @@ impl AppState {
     pub fn reload(&self) {
         let loaded = vexil_flags::load_dir(&self.flags_dir);
         let previous = self.catalog.load();
-        let next = previous.reload(&loaded);
+        let next = previous.reload(&loaded, &self.flags_dir);
         for (key, entry) in &next.namespaces {
             let was = previous
                 .current(key)

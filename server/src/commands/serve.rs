@@ -44,7 +44,7 @@ async fn serve(state: AppState, args: &ServeArgs) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     // Tests and scripts read this line to find the port when listening on port 0.
     tracing::info!("vexil listening on http://{address}");
-    println!("vexil listening on http://{address}");
+    announce(&format!("vexil listening on http://{address}"));
     if state.auth.is_none() {
         tracing::warn!("no --tokens: every route is open");
     }
@@ -85,6 +85,13 @@ async fn serve(state: AppState, args: &ServeArgs) -> anyhow::Result<()> {
         .context("serving")?;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// A line on stdout for scripts; whoever started us may have stopped reading, which is fine.
+fn announce(line: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
 }
 
 /// Resolves on Ctrl-C or SIGTERM; open streams are then closed and in-flight requests finish.

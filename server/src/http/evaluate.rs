@@ -100,11 +100,16 @@ fn namespace_or_default(key: &str) -> &str {
     }
 }
 
-/// Reads a request body within the size limit.
+/// Reads a request body within the size limit, once the caller has shown a valid token (when
+/// tokens are on; which namespaces it covers is checked once the body names them).
 pub(super) async fn read_body(
     request: Request,
-    limits: &Limits,
+    state: &AppState,
 ) -> Result<(HeaderMap, Bytes), AppError> {
+    if let Some(auth) = &state.auth {
+        auth.authenticate(request.headers())?;
+    }
+    let limits = &state.limits;
     let (parts, body) = request.into_parts();
     let bytes = to_bytes(body, limits.max_body_bytes).await.map_err(|_| {
         AppError::TooLarge(format!(
@@ -244,7 +249,7 @@ pub async fn variant(
     request: Request,
 ) -> Result<Response, AppError> {
     let started = Instant::now();
-    let (headers, bytes) = read_body(request, &state.limits).await?;
+    let (headers, bytes) = read_body(request, &state).await?;
     let body: EvaluationRequest<'_> = parse_json(&bytes)?;
     check_request(&state.limits, &body)?;
     let namespace = body.namespace();
@@ -282,7 +287,7 @@ pub async fn boolean(
     request: Request,
 ) -> Result<Response, AppError> {
     let started = Instant::now();
-    let (headers, bytes) = read_body(request, &state.limits).await?;
+    let (headers, bytes) = read_body(request, &state).await?;
     let body: EvaluationRequest<'_> = parse_json(&bytes)?;
     check_request(&state.limits, &body)?;
     let namespace = body.namespace();
@@ -317,7 +322,7 @@ pub async fn boolean(
 /// `POST /evaluate/v1/batch`: each request in its own namespace (`default` when unnamed).
 pub async fn batch(State(state): State<AppState>, request: Request) -> Result<Response, AppError> {
     let started = Instant::now();
-    let (headers, bytes) = read_body(request, &state.limits).await?;
+    let (headers, bytes) = read_body(request, &state).await?;
     let body: BatchRequest<'_> = parse_json(&bytes)?;
     if body.requests.len() > state.limits.max_batch_requests {
         return Err(AppError::TooLarge(format!(

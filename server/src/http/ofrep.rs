@@ -161,7 +161,7 @@ async fn resolve_single(
     key: &str,
     request: Request,
 ) -> Result<Response, AppError> {
-    let (headers, bytes) = read_body(request, &state.limits).await?;
+    let (headers, bytes) = read_body(request, &state).await?;
     let body: OfrepRequest = parse_json(&bytes)?;
     let context = FlatContext::from(body.context);
     let pairs = context.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
@@ -204,7 +204,7 @@ async fn resolve_single(
 }
 
 async fn resolve_bulk(state: AppState, request: Request) -> Result<Response, AppError> {
-    let (headers, bytes) = read_body(request, &state.limits).await?;
+    let (headers, bytes) = read_body(request, &state).await?;
     let body: OfrepRequest = parse_json(&bytes)?;
     let context = FlatContext::from(body.context);
     let pairs = context.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));

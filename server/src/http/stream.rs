@@ -38,6 +38,9 @@ pub async fn stream(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     check_environment(&environment)?;
+    // Subscribe before reading the catalog: a reload in between then still wakes this stream
+    // (a subscription made after it would count it as seen, and the client would stay stale).
+    let changes = state.changes.subscribe();
     let revision = current_revision(&state, &namespace, &headers)?;
     let format = if headers
         .get(header::ACCEPT)
@@ -60,7 +63,7 @@ pub async fn stream(
     let subscription = Subscription {
         state: state.clone(),
         namespace,
-        changes: state.changes.subscribe(),
+        changes,
         shutting_down: state.shutting_down.subscribe(),
         sent: revision.clone(),
         pending: first,

@@ -114,3 +114,34 @@ where
     }
     false
 }
+
+/// Replaces a file in one step (write a sibling, then rename), so the watching server never
+/// reads it half-written.
+pub fn write_atomic(path: &Path, text: &str) {
+    let dir = path.parent().expect("a parent directory");
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let name = path.file_name().expect("a file name").to_string_lossy();
+    let temp = dir.join(format!(".{name}.writing"));
+    std::fs::write(&temp, text).expect("write");
+    std::fs::rename(&temp, path).expect("rename");
+}
+
+/// Polls `check` until it gives a value or `timeout` passes; the last value seen is returned
+/// either way (`Err` on timeout), for the failure message.
+pub async fn eventually_value<T, F, Fut>(timeout: Duration, mut check: F) -> Result<T, Option<T>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = (bool, T)>,
+{
+    let deadline = Instant::now() + timeout;
+    let mut last = None;
+    while Instant::now() < deadline {
+        let (done, value) = check().await;
+        if done {
+            return Ok(value);
+        }
+        last = Some(value);
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    Err(last)
+}
