@@ -8,19 +8,11 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::Server;
+use support::{header, Server};
 
 const DEFAULT_CLIENT: &str = "default-client-token-0001";
 const MOBILE_CLIENT: &str = "mobile-client-token-0002";
 const ADMIN: &str = "admin-token-0000000000003";
-
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .map(|value| value.to_str().unwrap().to_owned())
-        .unwrap_or_default()
-}
 
 /// A tokens file next to the flags (kept alive by the returned handle).
 fn tokens_file() -> tempfile::NamedTempFile {

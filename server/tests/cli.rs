@@ -1,13 +1,12 @@
 //! The `vexil` command line, run as a user runs it.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::{json, Value};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use support::{copy_dir, workspace};
 
 fn vexil(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vexil"))
@@ -110,19 +109,6 @@ fn snapshots_are_byte_identical_across_runs_and_places() {
     assert_eq!(digest.len(), 64);
     assert_eq!(snapshot["namespace"]["key"], "default");
     assert_eq!(snapshot["flags"][0]["key"], "new-checkout");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).expect("readable") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            std::fs::create_dir_all(&target).expect("mkdir");
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 fn batch(args: &[&str]) -> Value {

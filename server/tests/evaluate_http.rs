@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use miniz_oxide::inflate::decompress_to_vec;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::Server;
+use support::{header, Server};
 
 const V1: &str = "/internal/v1/evaluation/snapshot/namespace/default";
 
@@ -33,14 +33,6 @@ const BOOLEAN_FIELDS: &[&str] = &[
     "segmentKeys",
 ];
 const OFREP_FIELDS: &[&str] = &["key", "reason", "variant", "value", "metadata"];
-
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .map(|value| value.to_str().unwrap().to_owned())
-        .unwrap_or_default()
-}
 
 fn keys(value: &Value) -> BTreeSet<&str> {
     value

@@ -7,18 +7,10 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use support::{write_atomic, Server};
+use support::{header, write_atomic, Server};
 
 const V1: &str = "/internal/v1/evaluation/snapshot/namespace/default";
 const STREAM: &str = "/client/v2/environments/default/namespaces/default/stream";
-
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .map(|value| value.to_str().unwrap().to_owned())
-        .unwrap_or_default()
-}
 
 /// An open stream, read in blocks: SSE blocks end with a blank line, NDJSON blocks with `\n`.
 struct Stream {

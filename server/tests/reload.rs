@@ -9,18 +9,10 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{eventually, eventually_value, write_atomic, Server};
+use support::{eventually, eventually_value, header, write_atomic, Server};
 
 const V1: &str = "/internal/v1/evaluation/snapshot/namespace/default";
 const STATUS: &str = "/api/v1/namespaces/default/status";
-
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .map(|value| value.to_str().unwrap().to_owned())
-        .unwrap_or_default()
-}
 
 /// The batch every burst task sends: one variant flag that the fix switches on, one boolean.
 fn batch_body() -> Value {

@@ -11,6 +11,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use vexil_eval::model::FlagKind;
 use vexil_eval::response::{
     BatchItem, BatchResponse, BooleanResponse, ResponseMeta, VariantResponse,
 };
@@ -248,37 +249,7 @@ pub async fn variant(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Response, AppError> {
-    let started = Instant::now();
-    let (headers, bytes) = read_body(request, &state).await?;
-    let body: EvaluationRequest<'_> = parse_json(&bytes)?;
-    check_request(&state.limits, &body)?;
-    let namespace = body.namespace();
-    let revision = current_revision(&state, namespace, &headers)?;
-    let evaluation = revision
-        .index
-        .evaluate_variant(&EvalRequest::new(
-            &body.flag_key,
-            &body.entity_id,
-            &body.context,
-        ))
-        .map_err(|error| eval_error(namespace, &body.flag_key, error))?;
-    let request_id = request_id(&body.request_id);
-    let timestamp = now_rfc3339();
-    let response = VariantResponse {
-        evaluation: &evaluation,
-        meta: ResponseMeta {
-            request_id: &request_id,
-            request_duration_millis: started.elapsed().as_secs_f64() * 1000.0,
-            timestamp: &timestamp,
-        },
-    };
-    json_response(
-        &headers,
-        &state.limits,
-        revision.digest_header.clone(),
-        &response,
-        512,
-    )
+    evaluate_one(state, request, FlagKind::Variant).await
 }
 
 /// `POST /evaluate/v1/boolean`.
@@ -286,37 +257,55 @@ pub async fn boolean(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Response, AppError> {
+    evaluate_one(state, request, FlagKind::Boolean).await
+}
+
+/// One flag of the given type, answered in Flipt's shape for that type.
+async fn evaluate_one(
+    state: AppState,
+    request: Request,
+    kind: FlagKind,
+) -> Result<Response, AppError> {
     let started = Instant::now();
     let (headers, bytes) = read_body(request, &state).await?;
     let body: EvaluationRequest<'_> = parse_json(&bytes)?;
     check_request(&state.limits, &body)?;
     let namespace = body.namespace();
     let revision = current_revision(&state, namespace, &headers)?;
-    let evaluation = revision
-        .index
-        .evaluate_boolean(&EvalRequest::new(
-            &body.flag_key,
-            &body.entity_id,
-            &body.context,
-        ))
-        .map_err(|error| eval_error(namespace, &body.flag_key, error))?;
+    let eval_request = EvalRequest::new(&body.flag_key, &body.entity_id, &body.context);
     let request_id = request_id(&body.request_id);
     let timestamp = now_rfc3339();
-    let response = BooleanResponse {
-        evaluation: &evaluation,
-        meta: ResponseMeta {
-            request_id: &request_id,
-            request_duration_millis: started.elapsed().as_secs_f64() * 1000.0,
-            timestamp: &timestamp,
-        },
+    let failed = |error| eval_error(namespace, &body.flag_key, error);
+    let meta = |started: Instant| ResponseMeta {
+        request_id: &request_id,
+        request_duration_millis: started.elapsed().as_secs_f64() * 1000.0,
+        timestamp: &timestamp,
     };
-    json_response(
-        &headers,
-        &state.limits,
-        revision.digest_header.clone(),
-        &response,
-        512,
-    )
+    let digest = revision.digest_header.clone();
+    match kind {
+        FlagKind::Variant => {
+            let evaluation = revision
+                .index
+                .evaluate_variant(&eval_request)
+                .map_err(failed)?;
+            let response = VariantResponse {
+                evaluation: &evaluation,
+                meta: meta(started),
+            };
+            json_response(&headers, &state.limits, digest, &response, 512)
+        }
+        FlagKind::Boolean => {
+            let evaluation = revision
+                .index
+                .evaluate_boolean(&eval_request)
+                .map_err(failed)?;
+            let response = BooleanResponse {
+                evaluation: &evaluation,
+                meta: meta(started),
+            };
+            json_response(&headers, &state.limits, digest, &response, 512)
+        }
+    }
 }
 
 /// `POST /evaluate/v1/batch`: each request in its own namespace (`default` when unnamed).

@@ -145,3 +145,12 @@ where
     }
     Err(last)
 }
+
+/// A response header as text, `""` when absent.
+pub fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .map(|value| value.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
