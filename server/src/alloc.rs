@@ -5,6 +5,7 @@
 //! adds per allocation are the whole cost.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The system allocator, counted.
@@ -12,6 +13,12 @@ pub struct CountingAllocator;
 
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 static ALLOCATED_BYTES: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// This thread's allocations and bytes, so a span of work on one thread can be measured.
+    /// Const-initialized without a destructor: reading it never allocates.
+    static THREAD_TOTALS: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+}
 
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
@@ -38,6 +45,17 @@ unsafe impl GlobalAlloc for CountingAllocator {
 fn count(bytes: usize) {
     ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
     ALLOCATED_BYTES.fetch_add(bytes as u64, Ordering::Relaxed);
+    // `try_with`: the slot is gone while the thread shuts down.
+    let _ = THREAD_TOTALS.try_with(|totals| {
+        let (count, total) = totals.get();
+        totals.set((count + 1, total + bytes as u64));
+    });
+}
+
+/// This thread's allocations and allocated bytes so far; the difference of two readings around
+/// a piece of work is what that work allocated.
+pub fn thread_totals() -> (u64, u64) {
+    THREAD_TOTALS.try_with(Cell::get).unwrap_or((0, 0))
 }
 
 /// Allocations and allocated bytes since the process started.

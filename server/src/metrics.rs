@@ -39,6 +39,8 @@ pub struct Metrics {
     registry: Mutex<Registry>,
     requests: Family<RouteStatus, Counter>,
     latency: Family<Route, Histogram, fn() -> Histogram>,
+    handler_allocations: Family<Route, Counter>,
+    handler_allocated_bytes: Family<Route, Counter>,
     snapshot_bytes: Family<SnapshotLabel, Gauge>,
     revisions: Family<NamespaceLabel, Counter>,
     namespace_errors: Family<NamespaceLabel, Gauge>,
@@ -95,6 +97,18 @@ impl Metrics {
             "Time to the response head, by route",
             latency.clone(),
         );
+        let handler_allocations = Family::<Route, Counter>::default();
+        registry.register(
+            "vexil_handler_allocations",
+            "Heap allocations made while each route's handler ran (not hyper's own)",
+            handler_allocations.clone(),
+        );
+        let handler_allocated_bytes = Family::<Route, Counter>::default();
+        registry.register(
+            "vexil_handler_allocated_bytes",
+            "Bytes of heap allocated while each route's handler ran (not hyper's own)",
+            handler_allocated_bytes.clone(),
+        );
         let snapshot_bytes = Family::<SnapshotLabel, Gauge>::default();
         registry.register(
             "vexil_snapshot_bytes",
@@ -130,6 +144,8 @@ impl Metrics {
             registry: Mutex::new(registry),
             requests,
             latency,
+            handler_allocations,
+            handler_allocated_bytes,
             snapshot_bytes,
             revisions,
             namespace_errors,
@@ -139,13 +155,25 @@ impl Metrics {
     }
 
     /// Counts one finished request.
-    pub fn record_request(&self, route: &'static str, status: u16, seconds: f64) {
+    pub fn record_request(
+        &self,
+        route: &'static str,
+        status: u16,
+        seconds: f64,
+        (allocations, bytes): (u64, u64),
+    ) {
         self.requests
             .get_or_create(&RouteStatus { route, status })
             .inc();
         self.latency
             .get_or_create(&Route { route })
             .observe(seconds);
+        self.handler_allocations
+            .get_or_create(&Route { route })
+            .inc_by(allocations);
+        self.handler_allocated_bytes
+            .get_or_create(&Route { route })
+            .inc_by(bytes);
     }
 
     /// Records a namespace's state after a reload.

@@ -59,8 +59,8 @@ unsafe impl GlobalAlloc for ThreadCountingAllocator {
 #[global_allocator]
 static GLOBAL: ThreadCountingAllocator = ThreadCountingAllocator;
 
-/// The server's allocated bytes so far, from its `/metrics`.
-async fn server_allocated_bytes(client: &reqwest::Client, server: &Server) -> u64 {
+/// A counter of the server's `/metrics`, by its whole name with labels.
+async fn server_counter(client: &reqwest::Client, server: &Server, name: &str) -> u64 {
     let text = client
         .get(server.url("/metrics"))
         .send()
@@ -70,9 +70,14 @@ async fn server_allocated_bytes(client: &reqwest::Client, server: &Server) -> u6
         .await
         .expect("text");
     text.lines()
-        .find_map(|line| line.strip_prefix("vexil_heap_allocated_bytes_total "))
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
         .and_then(|value| value.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no vexil_heap_allocated_bytes_total in\n{text}"))
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+}
+
+/// The server's allocated bytes so far, from its `/metrics`.
+async fn server_allocated_bytes(client: &reqwest::Client, server: &Server) -> u64 {
+    server_counter(client, server, "vexil_heap_allocated_bytes_total").await
 }
 
 /// Sends `count` requests built by `request` (on a client with one keep-alive connection),
@@ -194,6 +199,28 @@ async fn a_compressed_snapshot_allocates_no_compressor_state() {
     assert!(
         vexil * 16 <= naive,
         "vexil {vexil} is not sixteen times below {naive}"
+    );
+
+    // The handler's own share, as the server reports it per route: axum's boxed future and the
+    // response's header map, nothing that grows with the snapshot.
+    let client = reqwest::Client::new();
+    let route = r#"{route="/internal/v1/evaluation/snapshot/namespace/{namespace}"}"#;
+    let bytes = server_counter(
+        &client,
+        &server,
+        &format!("vexil_handler_allocated_bytes_total{route}"),
+    )
+    .await;
+    let ok = concat!(
+        "vexil_http_requests_total",
+        r#"{route="/internal/v1/evaluation/snapshot/namespace/{namespace}",status="200"}"#
+    );
+    let responses = server_counter(&client, &server, ok).await;
+    let handler = bytes / responses;
+    println!("the snapshot handler itself allocated {handler} bytes per response");
+    assert!(
+        handler <= 3 * 1024,
+        "the snapshot handler allocated {handler} bytes per response"
     );
 }
 

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawPathParams, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 
@@ -23,27 +23,40 @@ const IMMUTABLE_PRIVATE: HeaderValue =
     HeaderValue::from_static("private, max-age=31536000, immutable");
 const ACCEPT_ENCODING: HeaderValue = HeaderValue::from_static("Accept-Encoding");
 
+// The two hot paths borrow the path parameters and the request headers rather than extract
+// owned copies (`Path<String>`, `HeaderMap`), which would allocate on every request.
+
 /// `GET /internal/v1/evaluation/snapshot/namespace/{namespace}`: what Flipt's client SDKs fetch.
 pub async fn flipt_v1(
     State(state): State<AppState>,
-    Path(namespace): Path<String>,
-    headers: HeaderMap,
+    params: RawPathParams,
+    request: Request,
 ) -> Result<Response, AppError> {
-    check_environment_header(&headers)?;
-    let revision = current_revision(&state, &namespace, &headers)?;
-    respond(&revision, &headers, NO_CACHE)
+    let headers = request.headers();
+    check_environment_header(headers)?;
+    let revision = current_revision(&state, param(&params, "namespace"), headers)?;
+    respond(&revision, headers, NO_CACHE)
 }
 
 /// `GET /client/v2/environments/{environment}/namespaces/{namespace}/snapshot`.
 pub async fn flipt_v2(
     State(state): State<AppState>,
-    Path((environment, namespace)): Path<(String, String)>,
-    headers: HeaderMap,
+    params: RawPathParams,
+    request: Request,
 ) -> Result<Response, AppError> {
-    check_environment(&environment)?;
-    check_environment_header(&headers)?;
-    let revision = current_revision(&state, &namespace, &headers)?;
-    respond(&revision, &headers, NO_CACHE)
+    let headers = request.headers();
+    check_environment(param(&params, "environment"))?;
+    check_environment_header(headers)?;
+    let revision = current_revision(&state, param(&params, "namespace"), headers)?;
+    respond(&revision, headers, NO_CACHE)
+}
+
+/// A path parameter the route defines (so it is always there).
+fn param<'p>(params: &'p RawPathParams, name: &str) -> &'p str {
+    params
+        .iter()
+        .find(|(key, _)| *key == name)
+        .map_or("", |(_, value)| value)
 }
 
 /// `GET /api/v1/snapshots/{namespace}/{digest}`: one revision forever, for CDNs.
