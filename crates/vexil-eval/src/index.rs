@@ -10,6 +10,7 @@ use std::fmt;
 use rustc_hash::FxBuildHasher;
 
 use crate::bucket::distribution_boundaries;
+use crate::message::{number, quoted};
 use crate::model::{
     ConstraintType, FlagKind, MatchType, Namespace, Operator, RolloutKind, SegmentOperator,
 };
@@ -121,14 +122,15 @@ impl Index {
     /// Compiles a namespace, checking every reference and operand.
     pub fn compile(namespace: &Namespace) -> Result<Index, CompileError> {
         let mut segments = Vec::with_capacity(namespace.segments.len());
-        let mut segment_positions = HashMap::with_capacity(namespace.segments.len());
+        let mut segment_positions =
+            HashMap::with_capacity_and_hasher(namespace.segments.len(), FxBuildHasher);
         for (segment_idx, segment) in namespace.segments.iter().enumerate() {
             let path = format!("segments[{segment_idx}]");
             if segment_positions
                 .insert(segment.key.as_str(), segments.len())
                 .is_some()
             {
-                let message = format!("duplicate segment key {:?}", segment.key);
+                let message = format!("duplicate segment key {}", quoted(&segment.key));
                 return Err(CompileError::new(path, message));
             }
             let constraints = segment
@@ -139,7 +141,7 @@ impl Index {
                     let path = format!("{path}.constraints[{constraint_idx}]");
                     if !constraint.operator.allowed_for(constraint.kind) {
                         let message = format!(
-                            "operator {:?} does not apply to {}",
+                            "operator \"{}\" does not apply to {}",
                             constraint.operator.as_str(),
                             constraint.kind.file_name()
                         );
@@ -179,7 +181,7 @@ impl Index {
                 .iter()
                 .map(|key| {
                     segment_positions.get(key.as_str()).copied().ok_or_else(|| {
-                        CompileError::new(path.into(), format!("unknown segment {key:?}"))
+                        CompileError::new(path.into(), format!("unknown segment {}", quoted(key)))
                     })
                 })
                 .collect::<Result<_, _>>()?;
@@ -198,7 +200,7 @@ impl Index {
                 .insert(Box::from(flag.key.as_str()), flags.len())
                 .is_some()
             {
-                let message = format!("duplicate flag key {:?}", flag.key);
+                let message = format!("duplicate flag key {}", quoted(&flag.key));
                 return Err(CompileError::new(path, message));
             }
             let variants: Vec<CompiledVariant> = flag
@@ -223,11 +225,13 @@ impl Index {
                     let path = format!("{path}.distributions[{distribution_idx}]");
                     let position =
                         variant_position(&distribution.variant_key).ok_or_else(|| {
-                            let message = format!("unknown variant {:?}", distribution.variant_key);
+                            let message =
+                                format!("unknown variant {}", quoted(&distribution.variant_key));
                             CompileError::new(path.clone(), message)
                         })?;
                     if !(0.0..=100.0).contains(&distribution.rollout) {
-                        let message = format!("rollout {} is outside 0..100", distribution.rollout);
+                        let message =
+                            format!("rollout {} is outside 0..100", number(distribution.rollout));
                         return Err(CompileError::new(path, message));
                     }
                     positions.push(position);
@@ -244,7 +248,8 @@ impl Index {
                 rollouts.push(match &rollout.kind {
                     RolloutKind::Threshold { percentage, value } => {
                         if !(0.0..=100.0).contains(percentage) {
-                            let message = format!("percentage {percentage} is outside 0..100");
+                            let message =
+                                format!("percentage {} is outside 0..100", number(*percentage));
                             return Err(CompileError::new(path, message));
                         }
                         CompiledRollout::Threshold {

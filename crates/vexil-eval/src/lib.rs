@@ -32,6 +32,7 @@ mod evaluate;
 mod explain;
 mod index;
 mod matching;
+mod message;
 pub mod model;
 mod operand;
 pub mod response;
@@ -46,4 +47,6 @@ pub use evaluate::{
 pub use explain::{ConstraintVerdict, Explanation, SegmentVerdict, Step, StepKind};
 pub use index::{CompileError, CompiledVariant, Index, MAX_SEGMENTS_PER_RULE};
 pub use operand::{parse_number, parse_operand, Operand, OperandError};
-pub use snapshot::{read_snapshot, write_snapshot, Snapshot, SnapshotError};
+pub use snapshot::{
+    read_snapshot, read_snapshot_with_digest, write_snapshot, Snapshot, SnapshotError,
+};

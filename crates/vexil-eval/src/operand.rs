@@ -9,6 +9,7 @@ use std::fmt;
 use rustc_hash::FxBuildHasher;
 
 use crate::datetime::parse_timestamp;
+use crate::message::quoted;
 use crate::model::{ConstraintType, Operator};
 
 /// A constraint's value in the form its operator compares against.
@@ -65,13 +66,14 @@ pub fn parse_operand(
         ConstraintType::Number if is_list => parse_number_list(value).map(Operand::NumberSet),
         ConstraintType::Number => parse_number(value)
             .map(Operand::Number)
-            .ok_or_else(|| OperandError::new(format!("{value:?} is not a number"))),
+            .ok_or_else(|| OperandError::new(format!("{} is not a number", quoted(value)))),
         ConstraintType::DateTime => {
             parse_timestamp(value)
                 .map(Operand::Timestamp)
                 .ok_or_else(|| {
                     OperandError::new(format!(
-                        "{value:?} is not an RFC 3339 date-time or a YYYY-MM-DD date"
+                        "{} is not an RFC 3339 date-time or a YYYY-MM-DD date",
+                        quoted(value)
                     ))
                 })
         }
@@ -85,26 +87,46 @@ pub fn parse_number(text: &str) -> Option<f64> {
 }
 
 fn parse_text_list(value: &str) -> Result<HashSet<Box<str>, FxBuildHasher>, OperandError> {
-    let items: Vec<String> = serde_json::from_str(value).map_err(|_| {
+    let not_a_list = || {
         OperandError::new(format!(
-            "{value:?} is not a list of strings (a JSON array such as [\"a\",\"b\"])"
+            "{} is not a list of strings (a JSON array such as [\"a\",\"b\"])",
+            quoted(value)
         ))
-    })?;
-    Ok(items.into_iter().map(String::into_boxed_str).collect())
+    };
+    json_array(value)
+        .ok_or_else(not_a_list)?
+        .iter()
+        .map(|item| item.as_str().map(Box::from).ok_or_else(not_a_list))
+        .collect()
 }
 
 fn parse_number_list(value: &str) -> Result<Box<[f64]>, OperandError> {
-    let mut numbers: Vec<f64> = serde_json::from_str(value).map_err(|_| {
+    let not_a_list = || {
         OperandError::new(format!(
-            "{value:?} is not a list of numbers (a JSON array such as [1,2])"
+            "{} is not a list of numbers (a JSON array such as [1,2])",
+            quoted(value)
         ))
-    })?;
+    };
+    let mut numbers = json_array(value)
+        .ok_or_else(not_a_list)?
+        .iter()
+        .map(|item| item.as_f64().ok_or_else(not_a_list))
+        .collect::<Result<Vec<f64>, _>>()?;
     // total_cmp orders -0 before +0, which are the same number to a user: keep only +0.
     for number in &mut numbers {
         *number += 0.0;
     }
     numbers.sort_by(f64::total_cmp);
     Ok(numbers.into_boxed_slice())
+}
+
+/// A JSON array, parsed as a `Value` (one parser for every JSON the engine reads keeps the
+/// WebAssembly engine small).
+fn json_array(text: &str) -> Option<Vec<serde_json::Value>> {
+    match serde_json::from_str(text) {
+        Ok(serde_json::Value::Array(items)) => Some(items),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -4,16 +4,14 @@
 //! timestamps, no random ids: rule ids are `<flagKey>/<position>`), so the SHA-256 digest names a
 //! revision. Reading accepts what Flipt serves, ignoring fields evaluation does not need.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::model::{
-    Constraint, ConstraintType, Distribution, Flag, FlagKind, MatchType, Namespace, Operator,
-    Rollout, RolloutKind, Rule, Segment, SegmentOperator, Variant,
-};
+use crate::model::{Constraint, ConstraintType, Flag, Namespace, RolloutKind, Segment, Variant};
+
+mod read;
 
 /// A namespace's snapshot JSON and its digest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,11 +57,16 @@ fn error(message: String) -> SnapshotError {
 /// Reads Flipt's snapshot JSON back into a namespace.
 ///
 /// Segments, inlined in every rule and rollout of a snapshot, are collected by key; variants are
-/// rebuilt from distributions and the default variant (a snapshot has no others).
+/// rebuilt from distributions and the default variant (a snapshot has no others). Fields that
+/// evaluation does not need (ids, ranks, timestamps) are ignored.
 pub fn read_snapshot(json: &[u8]) -> Result<Namespace, SnapshotError> {
-    let document: SnapshotDocument =
-        serde_json::from_slice(json).map_err(|e| error(e.to_string()))?;
-    document.into_model()
+    read::read(json).map(|(namespace, _)| namespace)
+}
+
+/// Reads a snapshot as [`read_snapshot`] does, with the digest it names itself with (`""` when
+/// it has no `digest` field; it is not recomputed).
+pub fn read_snapshot_with_digest(json: &[u8]) -> Result<(Namespace, String), SnapshotError> {
+    read::read(json)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -80,133 +83,104 @@ fn hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct SnapshotDocument {
     namespace: NamespaceRef,
-    #[serde(default)]
     flags: Vec<SnapshotFlag>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct NamespaceRef {
     key: String,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SnapshotFlag {
     key: String,
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     description: String,
-    #[serde(default)]
     enabled: bool,
-    #[serde(rename = "type", default = "variant_flag_type")]
+    #[serde(rename = "type")]
     kind: String,
-    #[serde(default)]
     rules: Vec<SnapshotRule>,
-    #[serde(default)]
     rollouts: Vec<SnapshotRollout>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     default_variant: Option<SnapshotVariant>,
 }
 
-fn variant_flag_type() -> String {
-    FlagKind::Variant.as_str().into()
-}
-
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SnapshotRule {
-    #[serde(default)]
     id: String,
-    #[serde(default)]
     rank: usize,
-    #[serde(default = "or_operator")]
     segment_operator: String,
-    #[serde(default)]
     segments: Vec<SnapshotSegment>,
-    #[serde(default)]
     distributions: Vec<SnapshotDistribution>,
 }
 
-fn or_operator() -> String {
-    SegmentOperator::Or.as_str().into()
-}
-
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SnapshotDistribution {
-    #[serde(default)]
     rule_id: String,
     variant_key: String,
-    #[serde(default)]
     variant_attachment: String,
     rollout: f32,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SnapshotRollout {
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type")]
     kind: String,
-    #[serde(default)]
     rank: usize,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     segment: Option<SnapshotRolloutSegment>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     threshold: Option<SnapshotThreshold>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SnapshotRolloutSegment {
     value: bool,
-    #[serde(default = "or_operator")]
     segment_operator: String,
-    #[serde(default)]
     segments: Vec<SnapshotSegment>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct SnapshotThreshold {
     percentage: f32,
     value: bool,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SnapshotSegment {
     key: String,
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     description: String,
     match_type: String,
-    #[serde(default)]
     constraints: Vec<SnapshotConstraint>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct SnapshotConstraint {
     #[serde(rename = "type")]
     kind: String,
     property: String,
     operator: String,
-    #[serde(default)]
     value: String,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct SnapshotVariant {
     id: String,
     key: String,
-    #[serde(default)]
     attachment: String,
 }
 
-const SEGMENT_ROLLOUT_TYPE: &str = "SEGMENT_ROLLOUT_TYPE";
+pub(crate) const SEGMENT_ROLLOUT_TYPE: &str = "SEGMENT_ROLLOUT_TYPE";
 const THRESHOLD_ROLLOUT_TYPE: &str = "THRESHOLD_ROLLOUT_TYPE";
 
 impl SnapshotDocument {
@@ -222,22 +196,6 @@ impl SnapshotDocument {
             },
             flags,
         }
-    }
-
-    fn into_model(self) -> Result<Namespace, SnapshotError> {
-        let mut segments = SegmentCollector::default();
-        let flags = self
-            .flags
-            .into_iter()
-            .map(|flag| flag.into_model(&mut segments))
-            .collect::<Result<_, _>>()?;
-        Ok(Namespace {
-            name: self.namespace.key.clone(),
-            key: self.namespace.key,
-            description: String::new(),
-            flags,
-            segments: segments.segments,
-        })
     }
 }
 
@@ -325,76 +283,6 @@ impl SnapshotFlag {
             }),
         }
     }
-
-    fn into_model(self, segments: &mut SegmentCollector) -> Result<Flag, SnapshotError> {
-        let path = format!("flag {:?}", self.key);
-        let kind = match self.kind.as_str() {
-            "VARIANT_FLAG_TYPE" => FlagKind::Variant,
-            "BOOLEAN_FLAG_TYPE" => FlagKind::Boolean,
-            other => return Err(error(format!("{path}: unknown flag type {other:?}"))),
-        };
-        let mut variants = Variants::default();
-        if let Some(default) = &self.default_variant {
-            variants.add(&default.key, &default.attachment, true, &path)?;
-        }
-        let mut rules = Vec::with_capacity(self.rules.len());
-        for rule in self.rules {
-            let mut distributions = Vec::with_capacity(rule.distributions.len());
-            for distribution in rule.distributions {
-                variants.add(
-                    &distribution.variant_key,
-                    &distribution.variant_attachment,
-                    false,
-                    &path,
-                )?;
-                distributions.push(Distribution {
-                    variant_key: distribution.variant_key,
-                    rollout: distribution.rollout,
-                });
-            }
-            rules.push(Rule {
-                segment_keys: segments.add_all(rule.segments, &path)?,
-                segment_operator: parse_segment_operator(&rule.segment_operator, &path)?,
-                distributions,
-            });
-        }
-        let mut rollouts = Vec::with_capacity(self.rollouts.len());
-        for rollout in self.rollouts {
-            let kind = match (rollout.threshold, rollout.segment) {
-                (Some(threshold), _) if rollout.kind != SEGMENT_ROLLOUT_TYPE => {
-                    RolloutKind::Threshold {
-                        percentage: threshold.percentage,
-                        value: threshold.value,
-                    }
-                }
-                (_, Some(segment)) => RolloutKind::Segment {
-                    segment_operator: parse_segment_operator(&segment.segment_operator, &path)?,
-                    segment_keys: segments.add_all(segment.segments, &path)?,
-                    value: segment.value,
-                },
-                _ => {
-                    return Err(error(format!(
-                        "{path}: a rollout has no threshold or segment"
-                    )))
-                }
-            };
-            rollouts.push(Rollout {
-                description: String::new(),
-                kind,
-            });
-        }
-        Ok(Flag {
-            key: self.key,
-            name: self.name,
-            description: self.description,
-            enabled: self.enabled,
-            kind,
-            metadata: BTreeMap::new(),
-            variants: variants.variants,
-            rules,
-            rollouts,
-        })
-    }
 }
 
 impl SnapshotSegment {
@@ -416,54 +304,6 @@ impl SnapshotSegment {
                 .collect(),
         }
     }
-
-    fn into_model(self, path: &str) -> Result<Segment, SnapshotError> {
-        let path = format!("{path}: segment {:?}", self.key);
-        let match_type = match self.match_type.as_str() {
-            "ALL_SEGMENT_MATCH_TYPE" => MatchType::All,
-            "ANY_SEGMENT_MATCH_TYPE" => MatchType::Any,
-            other => return Err(error(format!("{path}: unknown match type {other:?}"))),
-        };
-        let constraints = self
-            .constraints
-            .into_iter()
-            .map(|constraint| {
-                let kind = ConstraintType::ALL
-                    .into_iter()
-                    .find(|kind| kind.snapshot_name() == constraint.kind)
-                    .ok_or_else(|| {
-                        error(format!(
-                            "{path}: unknown constraint type {:?}",
-                            constraint.kind
-                        ))
-                    })?;
-                let operator = Operator::parse(&constraint.operator).ok_or_else(|| {
-                    error(format!(
-                        "{path}: unknown operator {:?}",
-                        constraint.operator
-                    ))
-                })?;
-                Ok(Constraint {
-                    kind,
-                    property: constraint.property,
-                    operator,
-                    value: constraint.value,
-                    description: String::new(),
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(Segment {
-            name: if self.name.is_empty() {
-                self.key.clone()
-            } else {
-                self.name
-            },
-            key: self.key,
-            description: self.description,
-            match_type,
-            constraints,
-        })
-    }
 }
 
 /// The constraint value as clients read it. A bare `YYYY-MM-DD` date (a Vexil extension) is sent
@@ -479,14 +319,6 @@ fn wire_value(constraint: &Constraint) -> String {
     }
 }
 
-fn parse_segment_operator(name: &str, path: &str) -> Result<SegmentOperator, SnapshotError> {
-    match name {
-        "OR_SEGMENT_OPERATOR" => Ok(SegmentOperator::Or),
-        "AND_SEGMENT_OPERATOR" => Ok(SegmentOperator::And),
-        other => Err(error(format!("{path}: unknown segment operator {other:?}"))),
-    }
-}
-
 /// The attachment as Flipt sends it: compact JSON text, `""` for none.
 fn attachment_text(variant: &Variant) -> String {
     variant
@@ -494,74 +326,4 @@ fn attachment_text(variant: &Variant) -> String {
         .as_ref()
         .map(|value| value.to_string())
         .unwrap_or_default()
-}
-
-/// Segments met while reading a snapshot, each kept once, in order of first appearance.
-#[derive(Default)]
-struct SegmentCollector {
-    segments: Vec<Segment>,
-}
-
-impl SegmentCollector {
-    fn add_all(
-        &mut self,
-        segments: Vec<SnapshotSegment>,
-        path: &str,
-    ) -> Result<Vec<String>, SnapshotError> {
-        segments
-            .into_iter()
-            .map(|segment| {
-                let key = segment.key.clone();
-                let segment = segment.into_model(path)?;
-                match self.segments.iter().find(|known| known.key == key) {
-                    Some(known) if *known != segment => Err(error(format!(
-                        "{path}: segment {key:?} is defined twice, differently"
-                    ))),
-                    Some(_) => Ok(key),
-                    None => {
-                        self.segments.push(segment);
-                        Ok(key)
-                    }
-                }
-            })
-            .collect()
-    }
-}
-
-/// The variants of one flag met while reading a snapshot.
-#[derive(Default)]
-struct Variants {
-    variants: Vec<Variant>,
-}
-
-impl Variants {
-    fn add(
-        &mut self,
-        key: &str,
-        attachment: &str,
-        default: bool,
-        path: &str,
-    ) -> Result<(), SnapshotError> {
-        if self.variants.iter().any(|variant| variant.key == key) {
-            return Ok(());
-        }
-        let attachment = if attachment.is_empty() {
-            None
-        } else {
-            let value = serde_json::from_str(attachment).map_err(|_| {
-                error(format!(
-                    "{path}: the attachment of variant {key:?} is not JSON"
-                ))
-            })?;
-            Some(value)
-        };
-        self.variants.push(Variant {
-            key: key.into(),
-            name: key.into(),
-            description: String::new(),
-            attachment,
-            default,
-        });
-        Ok(())
-    }
 }
