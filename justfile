@@ -4,6 +4,14 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 vexil := "target/debug/vexil"
 
+# The wasm-bindgen CLI must be the version of the `wasm-bindgen` crate in Cargo.lock.
+wasm_bindgen_version := `sed -n '/^name = "wasm-bindgen"$/{n;s/^version = "\(.*\)"$/\1/p;}' Cargo.lock`
+wasm_bindgen := ".tools/wasm-bindgen-" + wasm_bindgen_version + "/bin/wasm-bindgen"
+# npm's binaryen: Debian's (108) writes modules that fail to load.
+binaryen_version := "132"
+wasm_opt := ".tools/binaryen-" + binaryen_version + "/node_modules/.bin/wasm-opt"
+wasm_out := "target/wasm32-unknown-unknown/wasm-release/vexil_wasm.wasm"
+
 # List the recipes.
 default:
     @just --list
@@ -23,7 +31,7 @@ build:
     cargo build -p vexil
 
 # Every test: formatting, lints, Rust tests, the wasm build, the Node tests.
-test: setup lint test-rust wasm-check test-node
+test: setup lint test-rust wasm-check wasm-smoke test-node
 
 # Rust tests of every crate.
 test-rust:
@@ -38,21 +46,48 @@ lint:
 wasm-check:
     cargo build -p vexil-eval --target wasm32-unknown-unknown
 
-# Node tests in www/, against the `vexil` binary (agreement with Flipt's own client).
-test-node: build setup-node
+# Node tests in www/ (Flipt agreement, SDK, demo page in Chromium, edge worker), then Deno's.
+test-node: build setup-node wasm
     cd www && VEXIL_BIN="$PWD/../{{vexil}}" npm test
+    cd www && VEXIL_BIN="$PWD/../{{vexil}}" DENO_NO_UPDATE_CHECK=1 npx deno test --quiet --allow-read --allow-run="$PWD/../{{vexil}}" --allow-env=VEXIL_BIN,VEXIL_SEED test/deno/
+
+# The WebAssembly engine into www/pkg/ (vexil_wasm.js and vexil_wasm_bg.wasm), smallest build.
+wasm: setup-rust setup-wasm
+    cargo build -p vexil-wasm --target wasm32-unknown-unknown --profile wasm-release
+    {{wasm_bindgen}} --target web --out-dir www/pkg --remove-name-section --remove-producers-section {{wasm_out}}
+    {{wasm_opt}} -Oz www/pkg/vexil_wasm_bg.wasm -o www/pkg/vexil_wasm_bg.wasm
+    @echo "www/pkg/vexil_wasm_bg.wasm: $(wc -c < www/pkg/vexil_wasm_bg.wasm) B, $(gzip -9c www/pkg/vexil_wasm_bg.wasm | wc -c) B gzip"
+
+# The built engine in Node against `vexil evaluate --batch` on the example flags.
+wasm-smoke: build wasm
+    node crates/vexil-wasm/smoke.mjs {{vexil}} examples/flags
+
+# Node timings of the engine's JS boundary (ns per evaluation); see benches/README.md.
+wasm-bench: build setup-rust setup-wasm
+    cargo build -p vexil-wasm --target wasm32-unknown-unknown --profile wasm-release --features boundary-bench
+    {{wasm_bindgen}} --target web --out-dir target/wasm-bench {{wasm_out}}
+    node crates/vexil-wasm/bench.mjs {{vexil}} examples/flags
 
 # Benchmarks; results are recorded by hand in benches/README.md.
 bench:
     cargo bench -p vexil-benches --bench evaluate
 
 # Install what the build needs; each step is skipped when already done.
-setup: setup-rust setup-node
+setup: setup-rust setup-node setup-browser
 
 setup-rust:
     @rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
     @rustup component list --installed | grep -q '^clippy' || rustup component add clippy
     @rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 
+# The wasm-bindgen CLI and wasm-opt, into .tools/ (each a directory named by its version).
+setup-wasm:
+    @[ -x {{wasm_bindgen}} ] || cargo install wasm-bindgen-cli --version {{wasm_bindgen_version}} --root .tools/wasm-bindgen-{{wasm_bindgen_version}}
+    @[ -x {{wasm_opt}} ] || npm install --prefix .tools/binaryen-{{binaryen_version}} --no-save --no-audit --no-fund binaryen@{{binaryen_version}}
+
 setup-node:
     @cd www && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; }
+
+# Chromium for the demo page's browser test: Debian's package, only when it is missing.
+setup-browser:
+    @[ -x /usr/bin/chromium ] || { sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo; $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null; }
