@@ -1,0 +1,13 @@
+// Errors the SDK reports, each with a `code` a program can branch on.
+
+export class VexilError extends Error {
+  /**
+   * @param {string} code FLAG_NOT_FOUND, TYPE_MISMATCH, NOT_READY, HTTP, NETWORK, BAD_SNAPSHOT,
+   *   STREAM, CLOSED
+   */
+  constructor(code, message, options) {
+    super(message, options);
+    this.name = 'VexilError';
+    this.code = code;
+  }
+}
