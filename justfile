@@ -16,10 +16,11 @@ wasm_out := "target/wasm32-unknown-unknown/wasm-release/vexil_wasm.wasm"
 default:
     @just --list
 
-# Serve the example flags on http://127.0.0.1:8080 (no tokens: every route open); Ctrl-C stops.
-run: build
+# Serve the example flags on http://127.0.0.1:8080, the demo page at /demo/ (no tokens: every
+# route open); Ctrl-C stops.
+run: build wasm
     {{vexil}} validate examples/flags
-    {{vexil}} serve --flags examples/flags --listen 127.0.0.1:8080
+    {{vexil}} serve --flags examples/flags --listen 127.0.0.1:8080 --www www
 
 # Evaluate the example requests with the command line, and explain one evaluation.
 demo-cli: build
