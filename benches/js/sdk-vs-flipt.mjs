@@ -4,13 +4,16 @@
 //   node benches/js/sdk-vs-flipt.mjs        (needs www/pkg: `./x wasm`, and the vexil binary)
 //   VEXIL_BIN=<path>  BENCH_MS=<ms per measurement, default 1500>  VEXIL_SEED=<int>
 //
-// Prints ns per evaluation of each and the ratio. Results: benches/README.md, "JS SDK vs Flipt's
-// client".
+// Prints ns per evaluation of each and the ratio. The SDK's `Client` and `Engine` take the wasm
+// engine's numeric path (www/src/fast-engine.js); the last column is the wasm-bindgen class's own
+// string methods, the path the SDK took before, measured in the same run. Results:
+// benches/README.md, "JS SDK vs Flipt's client".
 
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { Client, Engine } from '../../www/src/index.node.js';
+import { Engine as WasmEngine } from '../../www/pkg/vexil_wasm.js';
 import { EXAMPLE_FLAGS, randomRequests } from '../../www/test/support/example-requests.mjs';
 import { Rng } from '../../www/test/support/random.mjs';
 
@@ -29,6 +32,8 @@ const snapshot = JSON.parse(snapshotText);
 const vexil = await Client.start({ seed: snapshotText });
 const engine = new Engine();
 engine.load(snapshotText);
+const wasmEngine = new WasmEngine();
+wasmEngine.load(snapshotText);
 const flipt = await startFlipt(snapshot);
 
 // Requests for existing flags only (an unknown flag throws on both sides), split by type.
@@ -44,19 +49,21 @@ for (const [kind, list] of [['variant', variantRequests], ['boolean', booleanReq
   const fliptNs = measure(list, (r) => flipt[method](r));
   const clientNs = measure(list, (r) => vexil[method](r));
   const engineNs = measure(list, (r) => engine[method](r.flagKey, r.entityId, r.context));
-  rows.push({ kind, fliptNs, clientNs, engineNs });
+  const stringNs = measure(list, (r) => wasmEngine[method](r.flagKey, r.entityId, r.context));
+  rows.push({ kind, fliptNs, clientNs, engineNs, stringNs });
 }
 
 console.log(`node ${process.version}, ${requests.length} requests (seed ${SEED}), ${BENCH_MS} ms per measurement\n`);
-console.log('| evaluation | Flipt client 0.5.1 | @vexil/sdk Client | Vexil Engine (raw) | Flipt / Client |');
-console.log('|---|---|---|---|---|');
-for (const { kind, fliptNs, clientNs, engineNs } of rows) {
-  console.log(`| ${kind} | ${fmt(fliptNs)} | ${fmt(clientNs)} | ${fmt(engineNs)} | **${(fliptNs / clientNs).toFixed(1)}×** |`);
+console.log('| evaluation | Flipt client 0.5.1 | @vexil/sdk Client | SDK Engine | Flipt / Client | string methods (before) |');
+console.log('|---|---|---|---|---|---|');
+for (const { kind, fliptNs, clientNs, engineNs, stringNs } of rows) {
+  console.log(`| ${kind} | ${fmt(fliptNs)} | ${fmt(clientNs)} | ${fmt(engineNs)} | **${(fliptNs / clientNs).toFixed(1)}×** | ${fmt(stringNs)} (${(fliptNs / stringNs).toFixed(1)}×) |`);
 }
 
 vexil.close();
 flipt.close();
 engine.free();
+wasmEngine.free();
 
 /** Median ns per evaluation of five rounds, each running the whole list until BENCH_MS/5 passed. */
 function measure(list, evaluate) {

@@ -2,7 +2,8 @@
 //
 // Loads the example namespaces' snapshots (JSON text, gzip and zlib bytes), evaluates
 // examples/requests.json and compares every answer with `vexil evaluate --batch`; checks that a
-// bad snapshot throws and keeps the old one. Exits non-zero on any mismatch.
+// bad snapshot throws and keeps the old one; checks that the SDK's Engine (the numeric path)
+// answers and throws exactly as the string methods do. Exits non-zero on any mismatch.
 //
 // Usage: node crates/vexil-wasm/smoke.mjs target/debug/vexil examples/flags
 
@@ -11,10 +12,15 @@ import { readFileSync } from 'node:fs';
 import { gzipSync, deflateSync } from 'node:zlib';
 import assert from 'node:assert/strict';
 import { initSync, Engine } from '../../www/pkg/vexil_wasm.js';
+import { Engine as SdkEngine, initFromModule } from '../../www/src/slim.js';
+import { randomRequests } from '../../www/test/support/example-requests.mjs';
+import { Rng } from '../../www/test/support/random.mjs';
 
 const [vexil, flagsDir] = process.argv.slice(2);
 const root = new URL('../../', import.meta.url);
 initSync({ module: readFileSync(new URL('www/pkg/vexil_wasm_bg.wasm', root)) });
+
+initFromModule(new WebAssembly.Module(readFileSync(new URL('www/pkg/vexil_wasm_bg.wasm', root))));
 
 const run = (...args) => execFileSync(vexil, args, { encoding: 'utf8', cwd: root });
 const batch = JSON.parse(readFileSync(new URL('examples/requests.json', root), 'utf8'));
@@ -84,6 +90,68 @@ for (const bad of ['{', '{"namespace":{"key":"x"},"flags":[{"key":"f","type":"OT
 assert.equal(engine.digest, digest);
 assert.deepEqual(engine.evaluateVariant('new-checkout', 'user-7', { plan: 'pro', seats: '12', country: 'NL' }), before);
 assert.throws(() => engine.evaluateBoolean('new-checkout', 'u', {}), /variant flag/);
+// Keys and ids of the wrong type are errors, never traps; numbers read as JS prints them.
+for (const entityId of [undefined, null, {}, [], Symbol('id'), () => 1]) {
+  assert.throws(() => engine.evaluateVariant('new-checkout', entityId, {}), /entityId must be a string/);
+  checks++;
+}
+for (const flagKey of [undefined, null, {}, Symbol('key')]) {
+  assert.throws(() => engine.evaluateBoolean(flagKey, 'u', {}), /flagKey must be a string/);
+  checks++;
+}
+assert.deepEqual(engine.evaluateVariant('new-checkout', 42, {}), engine.evaluateVariant('new-checkout', '42', {}));
+assert.deepEqual(engine.evaluateVariant('new-checkout', 12n, {}), engine.evaluateVariant('new-checkout', '12', {}));
+assert.throws(() => engine.evaluateVariant(42, 'u', {}), /flag "42" not found/);
+assert.deepEqual(engine.evaluateVariant('new-checkout', 'user-7', { plan: 'pro', seats: '12', country: 'NL' }), before);
 assert.ok(engine.listFlags().some((flag) => flag.key === 'new-checkout' && flag.type === 'VARIANT_FLAG_TYPE'));
+
+// The SDK's Engine (the numeric path, www/src/fast-engine.js) answers and throws exactly as the
+// string methods do, on random requests and on the values that take other roads: numbers and
+// booleans as JS prints them, absent ones, non-ASCII text, inputs longer than the scratch region.
+const long = 'x'.repeat(5000) + 'é';
+const oddContexts = [undefined, null, 'text', 7, [], { role: 'admin', beta: true, seats: 12, basket_total: 250.5, items: 3n },
+  { role: null, beta: 'true', email: 'émile@vexil.dev', country: { name: 'NL' }, timezone: 'Europe/Paris' },
+  { email: long, role: 'support', signed_up_at: '2023-05-01T00:00:00Z', client: '😀 iOS\ud800' },
+  Object.assign(Object.create({ role: 'admin' }), { country: 'FR' })];
+const oddEntities = ['', 'user-7', 'émile@vexil.dev', '😀', long, 42, 7.5, true, undefined, null, {}];
+for (const namespace of ['default', 'mobile']) {
+  const json = run('snapshot', '--flags', flagsDir, '--namespace', namespace).trim();
+  const [plain, sdk] = [new Engine(), new SdkEngine()];
+  plain.load(json);
+  sdk.load(json);
+  const flags = plain.listFlags().map((flag) => flag.key).concat(['no-such-flag', 42, null]);
+  const requests = randomRequests(new Rng(11), 400, namespace).map((r) => [r.flagKey, r.entityId, r.context]);
+  for (const flagKey of flags) {
+    for (const entityId of oddEntities) {
+      for (const context of oddContexts) requests.push([flagKey, entityId, context]);
+    }
+  }
+  const outcome = (engine, method, args) => {
+    try {
+      return { result: engine[method](...args) };
+    } catch (error) {
+      return { error: String(error) };
+    }
+  };
+  for (const args of requests) {
+    for (const method of ['evaluateVariant', 'evaluateBoolean']) {
+      assert.deepEqual(outcome(sdk, method, args), outcome(plain, method, args), `${method} ${args.slice(0, 2)}`);
+      checks++;
+    }
+  }
+  const batch = requests.map(([flagKey, entityId, context], i) => ({ flagKey, entityId, context, namespaceKey: i % 9 ? namespace : 'other' }));
+  for (const input of [batch, { requests: batch }, [...batch, { entityId: 'u' }], {}, 5]) {
+    assert.deepEqual(outcome(sdk, 'evaluateBatch', [input]), outcome(plain, 'evaluateBatch', [input]));
+    checks++;
+  }
+  // A context getter evaluating again (re-entering the scratch region) leaves both answers right.
+  const reentrant = { get role() { return sdk.evaluateVariant('new-checkout', 'other', { role: 'support' }).variantKey && 'admin'; } };
+  if (namespace === 'default') {
+    assert.deepEqual(sdk.evaluateVariant('new-checkout', 'user-7', reentrant), plain.evaluateVariant('new-checkout', 'user-7', { role: 'admin' }));
+    checks++;
+  }
+  sdk.free();
+  plain.free();
+}
 
 console.log(`wasm smoke: ${checks} checks passed`);

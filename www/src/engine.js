@@ -2,7 +2,8 @@
 // initialized once per realm before any `Engine` is made; each entry point picks how:
 // Node reads the bytes from disk, browsers fetch them, edge runtimes hand over a compiled module.
 
-import initWasm, { initSync, Engine } from '../pkg/vexil_wasm.js';
+import initWasm, { initSync } from '../pkg/vexil_wasm.js';
+import { Engine, useMemory } from './fast-engine.js';
 
 export { Engine };
 
@@ -14,7 +15,7 @@ let defaultInit = null;
 /** Initializes from a compiled `WebAssembly.Module` (what edge runtimes import `.wasm` as). */
 export function initFromModule(module) {
   if (!ready) {
-    initSync({ module });
+    useMemory(initSync({ module }).memory);
     ready = true;
   }
 }
@@ -30,7 +31,8 @@ export function initFromBytes(bytes) {
  */
 export function initFromUrl(url = new URL('../pkg/vexil_wasm_bg.wasm', import.meta.url)) {
   if (ready) return Promise.resolve();
-  pending ??= initWasm({ module_or_path: url }).then(() => {
+  pending ??= initWasm({ module_or_path: url }).then((exports) => {
+    useMemory(exports.memory);
     ready = true;
   }, (error) => {
     pending = null; // a failed fetch may be retried

@@ -89,6 +89,11 @@ impl<'i> SegmentKeys<'i> {
             .map(move |(_, &position)| &*index.segments[position].key)
     }
 
+    /// Which segments matched: bit `n` is the rule's or rollout's `n`-th segment key.
+    pub fn mask(&self) -> u64 {
+        self.mask
+    }
+
     /// How many segments matched.
     pub fn len(&self) -> usize {
         self.mask.count_ones() as usize

@@ -298,6 +298,15 @@ impl Index {
             .map(|flag| (&*flag.key, flag.kind, flag.enabled))
     }
 
+    /// The variants of the flag at `flag_position` in [`Index::flags`]' order (none if there is
+    /// no such flag), in file order: an evaluation's `variant` is one of them.
+    pub fn variants(&self, flag_position: usize) -> &[CompiledVariant] {
+        self.flags
+            .get(flag_position)
+            .map(|flag| &*flag.variants)
+            .unwrap_or(&[])
+    }
+
     pub(crate) fn flag(&self, key: &str) -> Option<&CompiledFlag> {
         self.flag_positions
             .get(key)

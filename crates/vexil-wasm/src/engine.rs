@@ -6,6 +6,7 @@ use vexil_eval::{read_snapshot_with_digest, EvalError, Index, Request};
 use wasm_bindgen::prelude::*;
 
 use crate::context::{property_text, FetchedContext};
+use crate::fast::{describe_snapshot, Scratch};
 use crate::input::{snapshot_json, MAX_INFLATED_BYTES};
 use crate::properties::{flag_properties, FlagProperties, FlagReads};
 use crate::results::{batch_result, error_item, flag_info, load_result, JsStrings};
@@ -16,6 +17,8 @@ pub(crate) struct Loaded {
     pub(crate) digest: String,
     pub(crate) properties: FlagProperties,
     pub(crate) strings: JsStrings,
+    /// What `describe()` returns: the snapshot's strings and positions.
+    pub(crate) description: Array,
 }
 
 /// Property names of a batch request, as JS strings made once.
@@ -30,8 +33,10 @@ struct RequestKeys {
 /// Evaluates flags against the last snapshot loaded.
 #[wasm_bindgen]
 pub struct Engine {
-    loaded: Option<Loaded>,
+    pub(crate) loaded: Option<Loaded>,
     request_keys: RequestKeys,
+    /// Where JS writes the inputs of `evaluateAt` and reads its result.
+    pub(crate) scratch: Scratch,
 }
 
 #[wasm_bindgen]
@@ -49,6 +54,7 @@ impl Engine {
                 context: JsValue::from_str("context"),
                 namespace_key: JsValue::from_str("namespaceKey"),
             },
+            scratch: Scratch::default(),
         }
     }
 
@@ -71,8 +77,10 @@ impl Engine {
             read_snapshot_with_digest(&json).map_err(|error| JsError::new(&error.to_string()))?;
         let index = Index::compile(&namespace)
             .map_err(|error| JsError::new(&format!("snapshot does not compile: {error}")))?;
+        let properties = flag_properties(&namespace);
         let loaded = Loaded {
-            properties: flag_properties(&namespace),
+            description: describe_snapshot(&namespace, &index, &properties),
+            properties,
             strings: JsStrings::default(),
             digest,
             index,
@@ -106,16 +114,17 @@ impl Engine {
     #[wasm_bindgen(js_name = evaluateVariant)]
     pub fn evaluate_variant(
         &self,
-        flag_key: &str,
-        entity_id: &str,
+        flag_key: &JsValue,
+        entity_id: &JsValue,
         context: &JsValue,
     ) -> Result<JsValue, JsError> {
         let loaded = self.loaded()?;
-        let context = loaded.fetch_context(flag_key, context);
-        let request = Request::new(flag_key, entity_id, &context);
+        let (flag_key, entity_id) = request_texts(flag_key, entity_id)?;
+        let context = loaded.fetch_context(&flag_key, context);
+        let request = Request::new(&flag_key, &entity_id, &context);
         match loaded.index.evaluate_variant(&request) {
             Ok(evaluation) => Ok(loaded.strings.variant(&evaluation)),
-            Err(error) => Err(loaded.eval_error(flag_key, error)),
+            Err(error) => Err(loaded.eval_error(&flag_key, error)),
         }
     }
 
@@ -124,16 +133,17 @@ impl Engine {
     #[wasm_bindgen(js_name = evaluateBoolean)]
     pub fn evaluate_boolean(
         &self,
-        flag_key: &str,
-        entity_id: &str,
+        flag_key: &JsValue,
+        entity_id: &JsValue,
         context: &JsValue,
     ) -> Result<JsValue, JsError> {
         let loaded = self.loaded()?;
-        let context = loaded.fetch_context(flag_key, context);
-        let request = Request::new(flag_key, entity_id, &context);
+        let (flag_key, entity_id) = request_texts(flag_key, entity_id)?;
+        let context = loaded.fetch_context(&flag_key, context);
+        let request = Request::new(&flag_key, &entity_id, &context);
         match loaded.index.evaluate_boolean(&request) {
             Ok(evaluation) => Ok(loaded.strings.boolean(&evaluation)),
-            Err(error) => Err(loaded.eval_error(flag_key, error)),
+            Err(error) => Err(loaded.eval_error(&flag_key, error)),
         }
     }
 
@@ -195,6 +205,19 @@ impl Engine {
     }
 }
 
+/// The flag key and entity id of a single evaluation as text. They arrive as `JsValue`s because a
+/// `&str` parameter given a number or an object from JS makes the glue read out of bounds; here
+/// they get what a batch request gets (numbers as JS prints them) or a clear error.
+fn request_texts(flag_key: &JsValue, entity_id: &JsValue) -> Result<(String, String), JsError> {
+    let Some(flag_key) = property_text(flag_key) else {
+        return Err(JsError::new("flagKey must be a string"));
+    };
+    let Some(entity_id) = property_text(entity_id) else {
+        return Err(JsError::new("entityId must be a string"));
+    };
+    Ok((flag_key, entity_id))
+}
+
 impl Engine {
     pub(crate) fn loaded(&self) -> Result<&Loaded, JsError> {
         self.loaded
@@ -210,6 +233,7 @@ impl Loaded {
             Some(FlagReads {
                 properties,
                 js_names,
+                ..
             }) => FetchedContext::fetch(properties, js_names, context),
             None => FetchedContext::fetch(&[], &Array::new(), context),
         }

@@ -21,7 +21,9 @@ panic would be a bug, not an error path.
 
 Modules: `input` (sniffing and inflating snapshot bytes), `properties` (which context properties
 each flag reads), `context` (reading them from the caller's object), `results` (building the
-result objects), `engine` (the exported class).
+result objects), `engine` (the exported class), `fast` (the numeric path the JS SDK takes:
+`describe`, `scratchLayout`, `evaluateAt`; inputs and results as bytes and integers in wasm
+memory, see www/src/fast-engine.js).
 */
 
 #![deny(missing_docs)]
@@ -30,6 +32,7 @@ result objects), `engine` (the exported class).
 mod boundary_bench;
 mod context;
 mod engine;
+mod fast;
 pub mod input;
 mod properties;
 mod results;

@@ -18,16 +18,45 @@ pub struct Property {
 
 /// The properties one flag reads, with the same names as a JS array for `readProperties`.
 pub struct FlagReads {
+    /// The flag's key.
+    pub key: Box<str>,
     pub properties: Box<[Property]>,
     pub js_names: Array,
 }
 
-/// Per flag key, the properties its rules or rollouts read, each once.
-pub type FlagProperties = HashMap<Box<str>, FlagReads, FxBuildHasher>;
+/// Per flag, in snapshot order (the index's order), the properties its rules or rollouts read,
+/// each once; found by position (the numeric path) or by key.
+pub struct FlagProperties {
+    flags: Vec<FlagReads>,
+    positions: HashMap<Box<str>, usize, FxBuildHasher>,
+}
+
+impl FlagProperties {
+    /// The flag with this key.
+    pub fn get(&self, flag_key: &str) -> Option<&FlagReads> {
+        self.positions
+            .get(flag_key)
+            .and_then(|&position| self.flags.get(position))
+    }
+
+    /// The flag at this position.
+    pub fn at(&self, position: usize) -> Option<&FlagReads> {
+        self.flags.get(position)
+    }
+
+    /// The most properties any one flag reads.
+    pub fn most_read(&self) -> usize {
+        self.flags
+            .iter()
+            .map(|flag| flag.properties.len())
+            .max()
+            .unwrap_or(0)
+    }
+}
 
 /// Collects, for every flag, the context properties its segments' constraints read.
 pub fn flag_properties(namespace: &Namespace) -> FlagProperties {
-    namespace
+    let flags: Vec<FlagReads> = namespace
         .flags
         .iter()
         .map(|flag| {
@@ -60,11 +89,17 @@ pub fn flag_properties(namespace: &Namespace) -> FlagProperties {
                 .into_iter()
                 .map(|name| Property { name: name.into() })
                 .collect();
-            let reads = FlagReads {
+            FlagReads {
+                key: flag.key.as_str().into(),
                 properties,
                 js_names,
-            };
-            (flag.key.as_str().into(), reads)
+            }
         })
-        .collect()
+        .collect();
+    let positions = flags
+        .iter()
+        .enumerate()
+        .map(|(position, flag)| (flag.key.clone(), position))
+        .collect();
+    FlagProperties { flags, positions }
 }
