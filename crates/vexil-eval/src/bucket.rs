@@ -8,12 +8,17 @@ pub const VARIANT_BUCKETS: u32 = 1000;
 
 /// A variant rule's bucket: `crc32(flag_key ++ entity_id) % 1000`.
 pub fn variant_bucket(flag_key: &str, entity_id: &str) -> u32 {
-    crc32_of(flag_key, entity_id) % VARIANT_BUCKETS
+    crc32_of(flag_key.as_bytes(), entity_id.as_bytes()) % VARIANT_BUCKETS
 }
 
 /// A threshold rollout's bucket: `crc32(entity_id ++ flag_key) % 100` (note the order).
 pub fn threshold_bucket(entity_id: &str, flag_key: &str) -> u32 {
-    crc32_of(entity_id, flag_key) % 100
+    crc32_of(entity_id.as_bytes(), flag_key.as_bytes()) % 100
+}
+
+/// CRC-32 (IEEE) of `bytes`: the bucketing hash, which is also the checksum in gzip's trailer.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    crc32_of(bytes, &[])
 }
 
 /// Whether a threshold rollout of `percentage` takes an entity in `bucket`.
@@ -23,19 +28,19 @@ pub fn threshold_matches(bucket: u32, percentage: f32) -> bool {
 
 /// Natively, crc32fast: SIMD or slice-by-16, several times faster than one byte at a time.
 #[cfg(not(target_arch = "wasm32"))]
-fn crc32_of(first: &str, second: &str) -> u32 {
+fn crc32_of(first: &[u8], second: &[u8]) -> u32 {
     let mut hasher = crc32fast::Hasher::new();
-    hasher.update(first.as_bytes());
-    hasher.update(second.as_bytes());
+    hasher.update(first);
+    hasher.update(second);
     hasher.finalize()
 }
 
 /// In WebAssembly, one 1 KiB table instead of crc32fast's 16 KiB: keys are short, size matters.
 #[cfg(target_arch = "wasm32")]
-fn crc32_of(first: &str, second: &str) -> u32 {
+fn crc32_of(first: &[u8], second: &[u8]) -> u32 {
     compact_crc32::finish(compact_crc32::update(
-        compact_crc32::update(compact_crc32::START, first.as_bytes()),
-        second.as_bytes(),
+        compact_crc32::update(compact_crc32::START, first),
+        second,
     ))
 }
 
@@ -126,6 +131,13 @@ mod tests {
         assert_eq!(variant_bucket("foo", "2"), 934);
         assert_eq!(variant_bucket("foo", "10"), 54);
         assert_eq!(variant_bucket("foo", "01"), 785);
+    }
+
+    #[test]
+    fn crc32_is_ieee() {
+        // The standard check value of CRC-32/ISO-HDLC, the variant zlib and gzip use.
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32(b""), 0);
     }
 
     #[test]

@@ -38,7 +38,7 @@ mod operand;
 pub mod response;
 mod snapshot;
 
-pub use bucket::{distribution_boundaries, threshold_bucket, variant_bucket};
+pub use bucket::{crc32, distribution_boundaries, threshold_bucket, variant_bucket};
 pub use context::{Context, Request};
 pub use datetime::{format_timestamp, parse_timestamp};
 pub use evaluate::{

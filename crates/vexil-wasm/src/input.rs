@@ -86,12 +86,11 @@ pub fn snapshot_json(bytes: &[u8], limit: usize) -> Result<Cow<'_, [u8]>, InputE
             let corrupt = InputError::Corrupt {
                 encoding: Encoding::Gzip,
             };
-            let (deflate, expected_size) = gzip_member(bytes).ok_or(corrupt.clone())?;
-            let result = inflate::decompress_to_vec_with_limit(deflate, limit);
+            let member = gzip_member(bytes).ok_or(corrupt.clone())?;
+            let result = inflate::decompress_to_vec_with_limit(member.deflate, limit);
             let json = inflated(result, Encoding::Gzip, limit)?;
-            // The trailer's size (mod 2^32) catches a truncated or spliced stream; the JSON
-            // parser and the compiler check everything else.
-            if json.len() as u32 != expected_size {
+            // The trailer catches damage that still inflates (a stored block, a spliced stream).
+            if json.len() as u32 != member.size || vexil_eval::crc32(&json) != member.crc {
                 return Err(corrupt);
             }
             Ok(Cow::Owned(json))
@@ -110,8 +109,16 @@ fn inflated(
     })
 }
 
-/// The deflate data of a gzip member (RFC 1952) and the uncompressed size from its trailer.
-fn gzip_member(bytes: &[u8]) -> Option<(&[u8], u32)> {
+/// A gzip member (RFC 1952) taken apart: its deflate data and its trailer.
+struct GzipMember<'a> {
+    deflate: &'a [u8],
+    /// CRC-32 of the uncompressed data.
+    crc: u32,
+    /// Size of the uncompressed data, mod 2^32.
+    size: u32,
+}
+
+fn gzip_member(bytes: &[u8]) -> Option<GzipMember<'_>> {
     const FHCRC: u8 = 0x02;
     const FEXTRA: u8 = 0x04;
     const FNAME: u8 = 0x08;
@@ -137,8 +144,9 @@ fn gzip_member(bytes: &[u8]) -> Option<(&[u8], u32)> {
     }
     let trailer_start = rest.len().checked_sub(8)?;
     let (deflate, trailer) = rest.split_at(trailer_start);
+    let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
     let size = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]);
-    Some((deflate, size))
+    Some(GzipMember { deflate, crc, size })
 }
 
 #[cfg(test)]
@@ -149,9 +157,13 @@ mod tests {
     const JSON: &[u8] = br#"{"namespace":{"key":"default"},"flags":[]}"#;
 
     fn gzip(data: &[u8]) -> Vec<u8> {
+        gzip_at_level(data, 6)
+    }
+
+    fn gzip_at_level(data: &[u8], level: u8) -> Vec<u8> {
         let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
-        out.extend(compress_to_vec(data, 6));
-        out.extend([0, 0, 0, 0]); // CRC-32, not checked.
+        out.extend(compress_to_vec(data, level));
+        out.extend(vexil_eval::crc32(data).to_le_bytes());
         out.extend((data.len() as u32).to_le_bytes());
         out
     }
@@ -207,7 +219,26 @@ mod tests {
             corrupt(Encoding::Gzip),
         );
         check(&gzip[..5], Encoding::Gzip, corrupt(Encoding::Gzip));
+        let mut wrong_crc = gzip.clone();
+        let crc_start = wrong_crc.len() - 8;
+        wrong_crc[crc_start] ^= 1;
+        check(&wrong_crc, Encoding::Gzip, corrupt(Encoding::Gzip));
         check(&[0x1f, 0x8b], Encoding::Gzip, corrupt(Encoding::Gzip));
+    }
+
+    #[test]
+    fn gzip_damage_that_still_inflates_fails_the_crc() {
+        // Level 0 stores the data as is, so a flipped byte inflates to different JSON.
+        let mut stored = gzip_at_level(JSON, 0);
+        let position = stored.windows(7).position(|w| w == b"default").unwrap();
+        stored[position] = b'D';
+        check(
+            &stored,
+            Encoding::Gzip,
+            Err(InputError::Corrupt {
+                encoding: Encoding::Gzip,
+            }),
+        );
     }
 
     #[test]
