@@ -38,3 +38,8 @@ mod properties;
 mod results;
 
 pub use engine::Engine;
+
+// Single-threaded WebAssembly (no `atomics`): talc's dynamic heap grows wasm memory as needed.
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
