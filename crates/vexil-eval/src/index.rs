@@ -211,7 +211,7 @@ impl Index {
                     attachment: variant
                         .attachment
                         .as_ref()
-                        .map(|value| value.to_string().into_boxed_str())
+                        .map(|value| serde_json::to_string(value).unwrap_or_default().into())
                         .unwrap_or_default(),
                 })
                 .collect();

@@ -123,7 +123,7 @@ fn parse_number_list(value: &str) -> Result<Box<[f64]>, OperandError> {
 /// A JSON array, parsed as a `Value` (one parser for every JSON the engine reads keeps the
 /// WebAssembly engine small).
 fn json_array(text: &str) -> Option<Vec<serde_json::Value>> {
-    match serde_json::from_str(text) {
+    match serde_json::from_slice(text.as_bytes()) {
         Ok(serde_json::Value::Array(items)) => Some(items),
         _ => None,
     }

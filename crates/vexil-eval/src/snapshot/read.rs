@@ -336,7 +336,7 @@ impl Variants {
         let attachment = if attachment.is_empty() {
             None
         } else {
-            let value = serde_json::from_str(attachment).map_err(|_| {
+            let value = serde_json::from_slice(attachment.as_bytes()).map_err(|_| {
                 error(format!(
                     "{path}: the attachment of variant {} is not JSON",
                     quoted(key)
