@@ -58,7 +58,8 @@ impl fmt::Display for InputError {
 }
 
 /// Tells the encoding from the first bytes: gzip's magic `1f 8b`; a zlib header (deflate method,
-/// window up to 32 KiB, no preset dictionary, valid check bits); anything else is JSON text.
+/// any window up to 32 KiB, no preset dictionary, valid check bits); anything else is JSON text.
+/// (A snapshot's JSON starts with `{` or whitespace, which no zlib header does.)
 pub fn sniff(bytes: &[u8]) -> Encoding {
     match bytes {
         [0x1f, 0x8b, ..] => Encoding::Gzip,
@@ -68,10 +69,12 @@ pub fn sniff(bytes: &[u8]) -> Encoding {
 }
 
 fn is_zlib_header(cmf: u8, flg: u8) -> bool {
-    let deflate_32k = cmf == 0x78;
+    let deflate = cmf & 0x0f == 8;
+    // Encoders pick smaller windows for small inputs (miniz_oxide's level 0 writes `08 1d`).
+    let window_at_most_32k = cmf >> 4 <= 7;
     let preset_dictionary = flg & 0x20 != 0;
     let check_bits_valid = (u16::from(cmf) << 8 | u16::from(flg)) % 31 == 0;
-    deflate_32k && !preset_dictionary && check_bits_valid
+    deflate && window_at_most_32k && !preset_dictionary && check_bits_valid
 }
 
 /// The snapshot's JSON bytes: borrowed when they already are JSON, inflated otherwise.
@@ -182,11 +185,19 @@ mod tests {
         check(b"", Encoding::Json, Ok(b""));
         // 0x78 followed by a byte that fails the header check is not zlib.
         check(b"x{", Encoding::Json, Ok(b"x{"));
+        // Valid check bits, but a 64 KiB window (CINFO 8), which zlib does not allow.
+        check(b"\x88\x1c", Encoding::Json, Ok(b"\x88\x1c"));
     }
 
     #[test]
     fn zlib_and_gzip_inflate() {
-        check(&compress_to_vec_zlib(JSON, 9), Encoding::Zlib, Ok(JSON));
+        for level in [0, 1, 6, 9] {
+            check(&compress_to_vec_zlib(JSON, level), Encoding::Zlib, Ok(JSON));
+        }
+        // A 1 KiB window (CINFO 2), as a small-memory encoder writes: `28 15` passes the check.
+        let mut small_window = compress_to_vec_zlib(JSON, 0);
+        small_window[..2].copy_from_slice(&[0x28, 0x15]);
+        check(&small_window, Encoding::Zlib, Ok(JSON));
         check(&gzip(JSON), Encoding::Gzip, Ok(JSON));
     }
 
@@ -239,6 +250,17 @@ mod tests {
                 encoding: Encoding::Gzip,
             }),
         );
+    }
+
+    #[test]
+    fn zlib_damage_that_still_inflates_fails_the_adler32() {
+        let mut stored = compress_to_vec_zlib(JSON, 0);
+        let position = stored.windows(7).position(|w| w == b"default").unwrap();
+        stored[position] = b'D';
+        let corrupt = Err(InputError::Corrupt {
+            encoding: Encoding::Zlib,
+        });
+        check(&stored, Encoding::Zlib, corrupt);
     }
 
     #[test]
