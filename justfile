@@ -51,6 +51,9 @@ wasm-check:
 test-node: build setup-node wasm
     cd www && VEXIL_BIN="$PWD/../{{vexil}}" npm test
     cd www && VEXIL_BIN="$PWD/../{{vexil}}" DENO_NO_UPDATE_CHECK=1 npx deno test --quiet --allow-read --allow-run="$PWD/../{{vexil}}" --allow-env=VEXIL_BIN,VEXIL_SEED test/deno/
+    @# The SDK benchmark, briefly: it must still run, and its clients must still agree (its timings
+    @# here mean nothing and are not shown).
+    BENCH_MS=50 node benches/js/sdk-vs-flipt.mjs > /dev/null
 
 # The WebAssembly engine into www/pkg/ (vexil_wasm.js and vexil_wasm_bg.wasm), smallest build.
 wasm: setup-rust setup-wasm
@@ -72,6 +75,10 @@ wasm-bench: build setup-rust setup-wasm
 # Benchmarks; results are recorded by hand in benches/README.md.
 bench:
     cargo bench -p vexil-benches --bench evaluate
+
+# This SDK against Flipt's JS client, in one Node process; BENCH_MS sets each measurement's time.
+bench-sdk: build setup-node wasm
+    node benches/js/sdk-vs-flipt.mjs
 
 # Install what the build needs; each step is skipped when already done.
 setup: setup-rust setup-node setup-browser
