@@ -3,10 +3,6 @@
 //! Both would pull large parts of `core` into the WebAssembly engine (the `Debug` escaper with
 //! its Unicode tables, the `flt2dec` float printer); serde_json's string escaper and its
 //! shortest float printer are linked anyway.
-//!
-//! The engine reads JSON only with `serde_json::from_slice` and writes it only with
-//! `serde_json::to_string`: each other entry point (`from_str`, `Value`'s `Display`) is another
-//! copy of the parser or printer in the WebAssembly engine.
 
 /// `text` in double quotes, escaped as a JSON string: `"a\"b"`, as `{:?}` writes ordinary text.
 pub(crate) fn quoted(text: &str) -> String {

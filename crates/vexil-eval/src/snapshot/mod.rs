@@ -324,6 +324,6 @@ fn attachment_text(variant: &Variant) -> String {
     variant
         .attachment
         .as_ref()
-        .map(|value| value.to_string())
+        .map(|value| serde_json::to_string(value).unwrap_or_default())
         .unwrap_or_default()
 }
