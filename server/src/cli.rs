@@ -25,11 +25,39 @@ pub enum Command {
     Snapshot(SnapshotArgs),
 }
 
+/// Limits on each flag file, checked while it is read and parsed (`vexil_flags::Limits`).
+#[derive(Args, Debug, Clone)]
+pub struct FileLimits {
+    /// Largest flag file, in bytes.
+    #[arg(long, env = "VEXIL_MAX_FILE_BYTES", default_value_t = vexil_flags::Limits::DEFAULT_MAX_FILE_BYTES)]
+    pub max_file_bytes: u64,
+    /// Deepest nesting of lists and mappings in a flag file (at most 128, the depth every
+    /// snapshot reader accepts).
+    #[arg(long, env = "VEXIL_MAX_YAML_DEPTH", default_value_t = vexil_flags::Limits::DEFAULT_MAX_DEPTH,
+          value_parser = parse_depth)]
+    pub max_yaml_depth: usize,
+    /// Most nodes that YAML anchors and aliases may copy in one flag file.
+    #[arg(long, env = "VEXIL_MAX_YAML_ALIAS_NODES", default_value_t = vexil_flags::Limits::DEFAULT_MAX_ALIAS_NODES)]
+    pub max_yaml_alias_nodes: usize,
+}
+
+impl FileLimits {
+    pub fn limits(&self) -> vexil_flags::Limits {
+        vexil_flags::Limits {
+            max_file_bytes: self.max_file_bytes,
+            max_depth: self.max_yaml_depth,
+            max_alias_nodes: self.max_yaml_alias_nodes,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
     /// Flag files or directories to check (directories are searched as `vexil serve` would).
     #[arg(default_value = "examples/flags")]
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub file_limits: FileLimits,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -57,6 +85,8 @@ pub struct FlagSource {
 pub struct EvaluateArgs {
     #[command(flatten)]
     pub source: FlagSource,
+    #[command(flatten)]
+    pub file_limits: FileLimits,
     /// Namespace of requests that name none.
     #[arg(long, default_value = "default")]
     pub namespace: String,
@@ -82,6 +112,16 @@ pub struct SnapshotArgs {
     /// The namespace to print.
     #[arg(long, default_value = "default")]
     pub namespace: String,
+    #[command(flatten)]
+    pub file_limits: FileLimits,
+}
+
+fn parse_depth(text: &str) -> Result<usize, String> {
+    let max = vexil_flags::MAX_DEPTH;
+    match text.parse::<usize>() {
+        Ok(depth) if (1..=max).contains(&depth) => Ok(depth),
+        _ => Err(format!("expected a depth from 1 to {max}")),
+    }
 }
 
 fn parse_pair(text: &str) -> Result<(String, String), String> {
@@ -98,6 +138,8 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "VEXIL_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    #[command(flatten)]
+    pub file_limits: FileLimits,
     /// A folder served at `/` (the demo page).
     #[arg(long, env = "VEXIL_WWW")]
     pub www: Option<PathBuf>,

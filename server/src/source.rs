@@ -4,11 +4,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use vexil_eval::model::Namespace;
-use vexil_flags::{Diagnostic, Loaded};
+use vexil_flags::{Diagnostic, Limits, Loaded};
 
 /// Every valid namespace of a directory; any error in it fails the whole load.
-pub fn load_all(dir: &Path) -> anyhow::Result<Vec<Namespace>> {
-    let loaded = vexil_flags::load_dir(dir);
+pub fn load_all(dir: &Path, limits: &Limits) -> anyhow::Result<Vec<Namespace>> {
+    let loaded = vexil_flags::load_dir_with(dir, limits);
     let diagnostics = all_diagnostics(&loaded);
     if !diagnostics.is_empty() {
         let listing: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
@@ -27,18 +27,38 @@ pub fn load_all(dir: &Path) -> anyhow::Result<Vec<Namespace>> {
 }
 
 /// One namespace of a directory.
-pub fn load_namespace(dir: &Path, key: &str) -> anyhow::Result<Namespace> {
-    load_all(dir)?
+pub fn load_namespace(dir: &Path, key: &str, limits: &Limits) -> anyhow::Result<Namespace> {
+    load_all(dir, limits)?
         .into_iter()
         .find(|namespace| namespace.key == key)
         .with_context(|| format!("{} defines no namespace {key:?}", dir.display()))
 }
 
 /// Every diagnostic for the given files and directories, sorted by file and position.
-pub fn validate(paths: &[PathBuf]) -> Vec<Diagnostic> {
-    all_diagnostics(&vexil_flags::load_files(paths))
+pub fn validate(paths: &[PathBuf], limits: &Limits) -> Vec<Diagnostic> {
+    all_diagnostics(&vexil_flags::load_files_with(paths, limits))
 }
 
 fn all_diagnostics(loaded: &Loaded) -> Vec<Diagnostic> {
     loaded.diagnostics().into_iter().cloned().collect()
+}
+
+/// A whole file, refused once more than `max_bytes` were read (`--max-file-bytes`).
+pub fn read_bounded(file: &Path, max_bytes: u64) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)
+        .and_then(|opened| {
+            opened
+                .take(max_bytes.saturating_add(1))
+                .read_to_end(&mut bytes)
+        })
+        .with_context(|| format!("reading {}", file.display()))?;
+    if bytes.len() as u64 > max_bytes {
+        bail!(
+            "{} is larger than {max_bytes} bytes (--max-file-bytes)",
+            file.display()
+        );
+    }
+    Ok(bytes)
 }

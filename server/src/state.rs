@@ -50,6 +50,8 @@ pub struct Shared {
     /// Becomes `true` when the server shuts down, so open push streams end.
     pub shutting_down: watch::Sender<bool>,
     pub flags_dir: PathBuf,
+    /// Limits on each flag file as it is read.
+    pub file_limits: vexil_flags::Limits,
     pub limits: Limits,
     pub auth: Option<Auth>,
     pub metrics: Metrics,
@@ -69,6 +71,7 @@ impl AppState {
     /// A state with an empty catalog; call [`AppState::reload`] to load the flag files.
     pub fn new(
         flags_dir: PathBuf,
+        file_limits: vexil_flags::Limits,
         limits: Limits,
         auth: Option<Auth>,
         keep_alive: Duration,
@@ -80,6 +83,7 @@ impl AppState {
             changes,
             shutting_down,
             flags_dir,
+            file_limits,
             limits,
             auth,
             metrics: Metrics::new(),
@@ -89,7 +93,7 @@ impl AppState {
 
     /// Reads the flag files again and publishes what changed. Blocking: run it off the runtime.
     pub fn reload(&self) {
-        let loaded = vexil_flags::load_dir(&self.flags_dir);
+        let loaded = vexil_flags::load_dir_with(&self.flags_dir, &self.file_limits);
         let previous = self.catalog.load();
         let next = previous.reload(&loaded, &self.flags_dir);
         for (key, entry) in &next.namespaces {

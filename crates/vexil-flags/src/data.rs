@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use crate::diagnostic::{Diagnostic, DiagnosticKind};
+use crate::diagnostic::Diagnostic;
+use crate::limits::Limits;
 use crate::reader::Reader;
 use crate::version::Version;
 use crate::yaml;
@@ -10,17 +11,9 @@ use crate::yaml;
 /// Reads the first YAML document of `text` as JSON data, for small configuration files such as
 /// the server's tokens file; deserialize the result with `serde_json::from_value`.
 pub fn read_yaml_data(file: &Path, text: &str) -> Result<serde_json::Value, Vec<Diagnostic>> {
-    let stream = yaml::parse_stream(text);
+    let stream = yaml::parse_stream(text, &Limits::default());
     if let Some(error) = stream.syntax_error {
-        let position = error.position;
-        return Err(vec![Diagnostic::new(
-            DiagnosticKind::Syntax,
-            file,
-            position.line,
-            position.column,
-            String::new(),
-            error.message,
-        )]);
+        return Err(vec![error.diagnostic(file)]);
     }
     let Some(document) = stream.documents.first() else {
         return Ok(serde_json::Value::Null);

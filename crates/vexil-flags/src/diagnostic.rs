@@ -29,6 +29,9 @@ pub enum DiagnosticKind {
     Index,
     /// The text is not valid YAML or JSON.
     Syntax,
+    /// The file goes past one of the loader's [`Limits`](crate::Limits): too large, nested too
+    /// deep, or too many nodes copied by aliases.
+    Limit,
     /// `version` is not one of "1.0" to "1.6".
     UnsupportedVersion,
     /// A field that this document's version does not have yet.

@@ -10,6 +10,8 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use walkdir::WalkDir;
 
 use crate::diagnostic::{Diagnostic, DiagnosticKind};
+use crate::file::read_text;
+use crate::limits::Limits;
 use crate::reader::Reader;
 use crate::version::Version;
 use crate::yaml::{parse_stream, Node};
@@ -97,25 +99,16 @@ fn slash_path(path: &Path) -> String {
 
 /// Reads `version`, `include` and `exclude` of a `.flipt.yml`.
 fn read_index(path: &Path, problems: &mut Vec<Diagnostic>) -> Option<(Vec<String>, Vec<String>)> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match read_text(path, Limits::default().max_file_bytes) {
         Ok(text) => text,
-        Err(error) => {
-            let message = format!("cannot read: {error}");
-            problems.push(Diagnostic::for_file(DiagnosticKind::Io, path, message));
+        Err(problem) => {
+            problems.push(problem);
             return None;
         }
     };
-    let stream = parse_stream(&text);
+    let stream = parse_stream(&text, &Limits::default());
     if let Some(error) = stream.syntax_error {
-        let position = error.position;
-        problems.push(Diagnostic::new(
-            DiagnosticKind::Syntax,
-            path,
-            position.line,
-            position.column,
-            String::new(),
-            error.message,
-        ));
+        problems.push(error.diagnostic(path));
         return None;
     }
     let mut reader = Reader {

@@ -952,10 +952,11 @@ fn round(value: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::Limits;
     use crate::yaml::parse_stream;
 
     fn read(text: &str) -> DocumentContent {
-        let stream = parse_stream(text);
+        let stream = parse_stream(text, &Limits::default());
         assert_eq!(stream.syntax_error, None);
         read_document(Path::new("f.yml"), &stream.documents[0].root)
     }

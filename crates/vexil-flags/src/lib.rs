@@ -37,6 +37,8 @@ mod data;
 mod diagnostic;
 mod discover;
 mod document;
+mod file;
+mod limits;
 mod namespace;
 mod reader;
 mod version;
@@ -49,6 +51,7 @@ pub use data::read_yaml_data;
 pub use diagnostic::{Diagnostic, DiagnosticKind};
 pub use discover::{discover, INDEX_FILE};
 pub use document::MAX_SEGMENTS_PER_RULE;
+pub use limits::{Limits, MAX_DEPTH};
 pub use namespace::NamespaceLoad;
 
 use namespace::NamespaceBuilder;
@@ -86,15 +89,25 @@ impl Loaded {
     }
 }
 
-/// Loads the flag files found in `dir` (see [`discover`]).
+/// Loads the flag files found in `dir` (see [`discover`]), within the default [`Limits`].
 pub fn load_dir(dir: &Path) -> Loaded {
+    load_dir_with(dir, &Limits::default())
+}
+
+/// Loads the flag files found in `dir` within `limits`.
+pub fn load_dir_with(dir: &Path, limits: &Limits) -> Loaded {
     let (files, errors) = discover(dir);
-    load(files, errors)
+    load(files, errors, limits)
 }
 
 /// Loads the given paths: a directory is searched as by [`load_dir`], a file is read as it is
 /// (whatever its name), as `vexil validate a.yml b.json flags/` does.
 pub fn load_files(paths: &[PathBuf]) -> Loaded {
+    load_files_with(paths, &Limits::default())
+}
+
+/// [`load_files`] within `limits`.
+pub fn load_files_with(paths: &[PathBuf], limits: &Limits) -> Loaded {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
@@ -106,48 +119,52 @@ pub fn load_files(paths: &[PathBuf]) -> Loaded {
             files.push(path.clone());
         }
     }
-    load(files, errors)
+    load(files, errors, limits)
 }
 
 /// Loads one file's text as if it had been read from `file`; for tests and for checking a file
 /// before it is written.
 pub fn load_str(file: &Path, text: &str) -> Loaded {
-    let mut loader = Loader::default();
+    load_str_with(file, text, &Limits::default())
+}
+
+/// [`load_str`] within `limits` (the file-size limit applies to `text`).
+pub fn load_str_with(file: &Path, text: &str, limits: &Limits) -> Loaded {
+    let mut loader = Loader::new(limits);
     loader.add_text(file, text);
     loader.finish()
 }
 
-fn load(mut files: Vec<PathBuf>, errors: Vec<Diagnostic>) -> Loaded {
+fn load(mut files: Vec<PathBuf>, errors: Vec<Diagnostic>, limits: &Limits) -> Loaded {
     files.sort();
     files.dedup();
-    let mut loader = Loader {
-        errors,
-        ..Loader::default()
-    };
+    let mut loader = Loader::new(limits);
+    loader.errors = errors;
     for file in &files {
-        match std::fs::read_to_string(file) {
+        match file::read_text(file, limits.max_file_bytes) {
             Ok(text) => loader.add_text(file, &text),
-            Err(error) => {
-                let message = format!("cannot read: {error}");
-                loader.attribute(
-                    file,
-                    &[],
-                    Diagnostic::for_file(DiagnosticKind::Io, file, message),
-                );
-            }
+            Err(problem) => loader.attribute(file, &[], problem),
         }
     }
     loader.finish()
 }
 
 /// Sorts documents into namespaces as files are added.
-#[derive(Default)]
 struct Loader {
     namespaces: BTreeMap<String, NamespaceBuilder>,
     errors: Vec<Diagnostic>,
+    limits: Limits,
 }
 
 impl Loader {
+    fn new(limits: &Limits) -> Loader {
+        Loader {
+            namespaces: BTreeMap::new(),
+            errors: Vec::new(),
+            limits: *limits,
+        }
+    }
+
     fn namespace(&mut self, key: &str) -> &mut NamespaceBuilder {
         self.namespaces
             .entry(key.to_string())
@@ -155,7 +172,16 @@ impl Loader {
     }
 
     fn add_text(&mut self, file: &Path, text: &str) {
-        let stream = yaml::parse_stream(text);
+        if text.len() as u64 > self.limits.max_file_bytes {
+            let message = format!(
+                "the file is larger than {} bytes (the file-size limit)",
+                self.limits.max_file_bytes
+            );
+            let problem = Diagnostic::for_file(DiagnosticKind::Limit, file, message);
+            self.attribute(file, &[], problem);
+            return;
+        }
+        let stream = yaml::parse_stream(text, &self.limits);
         let mut file_namespaces: Vec<String> = Vec::new();
         for document in &stream.documents {
             let content = document::read_document(file, &document.root);
@@ -176,15 +202,7 @@ impl Loader {
             }
         }
         if let Some(error) = stream.syntax_error {
-            let diagnostic = Diagnostic::new(
-                DiagnosticKind::Syntax,
-                file,
-                error.position.line,
-                error.position.column,
-                String::new(),
-                error.message,
-            );
-            self.attribute(file, &file_namespaces, diagnostic);
+            self.attribute(file, &file_namespaces, error.diagnostic(file));
         }
     }
 

@@ -373,10 +373,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::Limits;
     use crate::yaml::parse_stream;
 
     fn read(text: &str, check: impl FnOnce(&mut Reader<'_>, &Node)) -> Vec<String> {
-        let stream = parse_stream(text);
+        let stream = parse_stream(text, &Limits::default());
         let root = &stream.documents[0].root;
         let mut reader = Reader {
             file: Path::new("t.yml"),

@@ -7,8 +7,12 @@
 //! of JSON, so a JSON mistake gets a line and column too.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span};
+
+use crate::diagnostic::{Diagnostic, DiagnosticKind};
+use crate::limits::{Limits, MAX_DEPTH};
 
 /// A 1-based line and column in the source text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -63,29 +67,47 @@ pub(crate) struct Stream {
     pub(crate) syntax_error: Option<SyntaxError>,
 }
 
-/// A YAML (or JSON) syntax error.
+/// A YAML (or JSON) syntax error, or a limit the text went past.
 #[derive(Debug, PartialEq)]
 pub(crate) struct SyntaxError {
     pub(crate) position: Position,
     pub(crate) message: String,
+    /// [`DiagnosticKind::Syntax`] or [`DiagnosticKind::Limit`].
+    pub(crate) kind: DiagnosticKind,
 }
 
-/// Parses every document of `text`; stops at the first syntax error, keeping the documents
-/// completed before it (their namespaces tell which namespace a broken file belongs to).
-pub(crate) fn parse_stream(text: &str) -> Stream {
-    let mut builder = TreeBuilder::default();
+impl SyntaxError {
+    /// The error as a diagnostic of `file`.
+    pub(crate) fn diagnostic(self, file: &Path) -> Diagnostic {
+        Diagnostic::new(
+            self.kind,
+            file,
+            self.position.line,
+            self.position.column,
+            String::new(),
+            self.message,
+        )
+    }
+}
+
+/// Parses every document of `text`; stops at the first syntax error or limit, keeping the
+/// documents completed before it (their namespaces tell which namespace a broken file belongs
+/// to).
+pub(crate) fn parse_stream(text: &str, limits: &Limits) -> Stream {
+    let mut builder = TreeBuilder::new(limits);
     let mut documents = Vec::new();
     for event in Parser::new_from_str(text) {
-        match event {
-            Ok((event, span)) => {
-                if let Some(root) = builder.push(event, span) {
-                    documents.push(Document { root });
-                }
-            }
+        let pushed = match event {
+            Ok((event, span)) => builder.push(event, span),
+            Err(error) => Err(syntax_error(&error)),
+        };
+        match pushed {
+            Ok(Some(root)) => documents.push(Document { root }),
+            Ok(None) => {}
             Err(error) => {
                 return Stream {
                     documents,
-                    syntax_error: Some(syntax_error(&error)),
+                    syntax_error: Some(error),
                 };
             }
         }
@@ -104,16 +126,34 @@ fn syntax_error(error: &ScanError) -> SyntaxError {
             column: marker.col() + 1,
         },
         message: format!("YAML syntax error: {}", error.info()),
+        kind: DiagnosticKind::Syntax,
     }
 }
 
-/// Turns the event stream into trees, one per document.
-#[derive(Default)]
+/// Turns the event stream into trees, one per document, within the [`Limits`].
+///
+/// Nothing here recurses: collections are filled on an explicit stack. Each node's height is
+/// tracked so an alias, which copies a whole anchored subtree, is refused when the copy would
+/// reach below the depth limit or past the alias budget; so every tree it returns is at most
+/// `max_depth` deep, and the recursive code that reads trees later (drop, clone, conversion to
+/// JSON) is bounded by the limit, not by the input.
 struct TreeBuilder {
     /// Collections being filled, innermost last.
     open: Vec<OpenCollection>,
     /// Anchored nodes, cloned where an alias names them.
-    anchors: HashMap<usize, Node>,
+    anchors: HashMap<usize, Anchored>,
+    max_depth: usize,
+    /// What aliases (and the anchors they copy from) may still copy, in nodes.
+    alias_budget: usize,
+    max_alias_nodes: usize,
+}
+
+/// A node an anchor names, with its size in nodes and its height in collection levels (0 for a
+/// scalar).
+struct Anchored {
+    node: Node,
+    size: usize,
+    height: usize,
 }
 
 struct OpenCollection {
@@ -121,16 +161,30 @@ struct OpenCollection {
     anchor: usize,
     items: Vec<Node>,
     is_mapping: bool,
+    /// Nodes in the collection so far, itself included.
+    size: usize,
+    /// Collection levels from this one down to its deepest, itself included.
+    height: usize,
 }
 
 impl TreeBuilder {
+    fn new(limits: &Limits) -> TreeBuilder {
+        TreeBuilder {
+            open: Vec::new(),
+            anchors: HashMap::new(),
+            max_depth: limits.max_depth.clamp(1, MAX_DEPTH),
+            alias_budget: limits.max_alias_nodes,
+            max_alias_nodes: limits.max_alias_nodes,
+        }
+    }
+
     /// Takes one event; returns a document's root when the event completes one.
-    fn push(&mut self, event: Event<'_>, span: Span) -> Option<Node> {
+    fn push(&mut self, event: Event<'_>, span: Span) -> Result<Option<Node>, SyntaxError> {
         let position = Position {
             line: span.start.line(),
             column: span.start.col() + 1,
         };
-        let node = match event {
+        let (node, size, height) = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let is_plain = style == ScalarStyle::Plain;
                 let is_str_tagged = tag.is_some_and(|tag| tag.suffix == "str");
@@ -146,28 +200,36 @@ impl TreeBuilder {
                         kind,
                     }),
                 };
-                self.remember(anchor, &node);
-                node
+                self.remember(anchor, &node, 1, 0, position)?;
+                (node, 1, 0)
             }
-            Event::Alias(anchor) => self.anchors.get(&anchor).cloned().unwrap_or(Node {
-                position,
-                value: Value::Scalar(Scalar {
-                    text: String::new(),
-                    kind: ScalarKind::Null,
-                }),
-            }),
+            Event::Alias(anchor) => match self.anchors.get(&anchor) {
+                Some(anchored) => {
+                    let (size, height) = (anchored.size, anchored.height);
+                    self.check_depth(self.open.len() + height, position)?;
+                    self.spend_alias_budget(size, position)?;
+                    let node = self.anchors.get(&anchor).map(|a| a.node.clone());
+                    (node.unwrap_or_else(|| null_at(position)), size, height)
+                }
+                None => (null_at(position), 1, 0),
+            },
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                self.check_depth(self.open.len() + 1, position)?;
                 let is_mapping = matches!(event, Event::MappingStart(..));
                 self.open.push(OpenCollection {
                     position,
                     anchor,
                     items: Vec::new(),
                     is_mapping,
+                    size: 1,
+                    height: 1,
                 });
-                return None;
+                return Ok(None);
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let collection = self.open.pop()?;
+                let Some(collection) = self.open.pop() else {
+                    return Ok(None);
+                };
                 let value = if collection.is_mapping {
                     let mut entries = Vec::with_capacity(collection.items.len() / 2);
                     let mut items = collection.items.into_iter();
@@ -182,25 +244,81 @@ impl TreeBuilder {
                     position: collection.position,
                     value,
                 };
-                self.remember(collection.anchor, &node);
-                node
+                let (size, height) = (collection.size, collection.height);
+                self.remember(collection.anchor, &node, size, height, position)?;
+                (node, size, height)
             }
-            _ => return None,
+            _ => return Ok(None),
         };
         match self.open.last_mut() {
             Some(parent) => {
                 parent.items.push(node);
-                None
+                parent.size = parent.size.saturating_add(size);
+                parent.height = parent.height.max(height + 1);
+                Ok(None)
             }
-            None => Some(node),
+            None => Ok(Some(node)),
         }
     }
 
-    fn remember(&mut self, anchor: usize, node: &Node) {
+    fn check_depth(&self, depth: usize, position: Position) -> Result<(), SyntaxError> {
+        if depth <= self.max_depth {
+            return Ok(());
+        }
+        Err(SyntaxError {
+            position,
+            message: format!(
+                "lists and mappings are nested more than {} levels deep (the depth limit)",
+                self.max_depth
+            ),
+            kind: DiagnosticKind::Limit,
+        })
+    }
+
+    fn spend_alias_budget(&mut self, nodes: usize, position: Position) -> Result<(), SyntaxError> {
+        match self.alias_budget.checked_sub(nodes) {
+            Some(left) => {
+                self.alias_budget = left;
+                Ok(())
+            }
+            None => Err(SyntaxError {
+                position,
+                message: format!(
+                    "anchors and aliases copy more than {} nodes (the alias-expansion limit)",
+                    self.max_alias_nodes
+                ),
+                kind: DiagnosticKind::Limit,
+            }),
+        }
+    }
+
+    /// Keeps a copy of an anchored node; the copy is paid from the alias budget, since nested
+    /// anchors would otherwise copy a subtree once per level.
+    fn remember(
+        &mut self,
+        anchor: usize,
+        node: &Node,
+        size: usize,
+        height: usize,
+        position: Position,
+    ) -> Result<(), SyntaxError> {
         // The parser numbers anchors from 1; 0 means none.
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.spend_alias_budget(size, position)?;
+            let node = node.clone();
+            self.anchors.insert(anchor, Anchored { node, size, height });
         }
+        Ok(())
+    }
+}
+
+fn null_at(position: Position) -> Node {
+    Node {
+        position,
+        value: Value::Scalar(Scalar {
+            text: String::new(),
+            kind: ScalarKind::Null,
+        }),
     }
 }
 
@@ -324,7 +442,7 @@ mod tests {
     use super::*;
 
     fn root(text: &str) -> Node {
-        let stream = parse_stream(text);
+        let stream = parse_stream(text, &Limits::default());
         assert_eq!(stream.syntax_error, None);
         assert_eq!(stream.documents.len(), 1);
         stream
@@ -414,7 +532,12 @@ mod tests {
 
     #[test]
     fn several_documents_and_json() {
-        assert_eq!(parse_stream("a: 1\n---\nb: 2\n").documents.len(), 2);
+        assert_eq!(
+            parse_stream("a: 1\n---\nb: 2\n", &Limits::default())
+                .documents
+                .len(),
+            2
+        );
         let node = root("{\"a\": [1, \"x\", null]}");
         assert_eq!(
             entries(&node)[0].0.as_scalar().map(|s| s.text.as_str()),
@@ -422,9 +545,88 @@ mod tests {
         );
     }
 
+    fn limited(max_depth: usize, max_alias_nodes: usize) -> Limits {
+        Limits {
+            max_depth,
+            max_alias_nodes,
+            ..Limits::default()
+        }
+    }
+
+    /// The limit error of `text`, as `(line, column, message)`.
+    fn limit_error(text: &str, limits: &Limits) -> (usize, usize, String) {
+        let stream = parse_stream(text, limits);
+        let error = stream
+            .syntax_error
+            .unwrap_or_else(|| panic!("no error for {text:.60}"));
+        assert_eq!(error.kind, DiagnosticKind::Limit, "{}", error.message);
+        (error.position.line, error.position.column, error.message)
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_refused_where_it_goes_too_deep() {
+        // Block, flow and compact block nesting: each level one `[`, `- ` or `k:`.
+        assert!(parse_stream(&"[".repeat(4), &limited(4, 0))
+            .syntax_error
+            .is_some_and(|e| e.kind == DiagnosticKind::Syntax));
+        let (line, column, message) = limit_error(&"[".repeat(5), &limited(4, 0));
+        assert_eq!((line, column), (1, 5));
+        assert_eq!(
+            message,
+            "lists and mappings are nested more than 4 levels deep (the depth limit)"
+        );
+        let compact = format!("attachment:\n{}x\n", "- ".repeat(10_000));
+        assert_eq!(limit_error(&compact, &Limits::default()).0, 2);
+        let mut indented = String::new();
+        for level in 0..200 {
+            indented.push_str(&format!("{}k{level}:\n", "  ".repeat(level)));
+        }
+        // The 65th mapping starts at the key on line 65.
+        assert_eq!(limit_error(&indented, &Limits::default()).0, 65);
+        // Exactly at the limit is fine.
+        let at_limit = format!("{}{}", "[".repeat(64), "]".repeat(64));
+        assert_eq!(
+            parse_stream(&at_limit, &Limits::default()).syntax_error,
+            None
+        );
+    }
+
+    #[test]
+    fn an_alias_may_not_copy_a_subtree_below_the_depth_limit() {
+        // Three levels anchored, then copied at depth three: six levels in all.
+        let text = "a: &x [[[1]]]\nb: [[*x]]\n";
+        assert_eq!(parse_stream(text, &limited(6, 100)).syntax_error, None);
+        let (line, column, _) = limit_error(text, &limited(5, 100));
+        assert_eq!((line, column), (2, 6));
+    }
+
+    #[test]
+    fn an_alias_bomb_stops_at_the_alias_budget() {
+        // Eight levels of nine aliases: 9^8 = 43 million copies of `lol`.
+        let mut bomb = String::from("a0: &a0 [lol]\n");
+        for level in 1..=8 {
+            let previous = format!("*a{}", level - 1);
+            let list = [previous.as_str(); 9].join(", ");
+            bomb.push_str(&format!("a{level}: &a{level} [{list}]\n"));
+        }
+        assert!(bomb.len() < 700, "{}", bomb.len());
+        let started = std::time::Instant::now();
+        let (line, _, message) = limit_error(&bomb, &Limits::default());
+        assert_eq!(
+            message,
+            "anchors and aliases copy more than 100000 nodes (the alias-expansion limit)"
+        );
+        assert!((5..=8).contains(&line), "{line}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // Ordinary sharing stays well within it.
+        let shared = "s: &s {key: beta, name: Beta}\nt: [*s, *s, *s]\n";
+        assert_eq!(parse_stream(shared, &limited(64, 20)).syntax_error, None);
+        assert_eq!(limit_error(shared, &limited(64, 19)).0, 2);
+    }
+
     #[test]
     fn syntax_errors_keep_earlier_documents() {
-        let stream = parse_stream("a: 1\n---\nb: [1\n");
+        let stream = parse_stream("a: 1\n---\nb: [1\n", &Limits::default());
         assert_eq!(stream.documents.len(), 1);
         let error = stream
             .syntax_error

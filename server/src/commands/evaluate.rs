@@ -38,7 +38,7 @@ struct EvaluationRequestBody {
 }
 
 pub fn run(args: &EvaluateArgs) -> anyhow::Result<ExitCode> {
-    let indexes = load_indexes(&args.source)?;
+    let indexes = load_indexes(&args.source, &args.file_limits.limits())?;
     if let Some(batch) = &args.batch {
         return run_batch(&indexes, &args.namespace, batch);
     }
@@ -58,12 +58,14 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn load_indexes(source: &FlagSource) -> anyhow::Result<BTreeMap<String, Index>> {
+fn load_indexes(
+    source: &FlagSource,
+    limits: &vexil_flags::Limits,
+) -> anyhow::Result<BTreeMap<String, Index>> {
     let namespaces = match (&source.flags, &source.snapshot) {
-        (Some(dir), _) => source::load_all(dir)?,
+        (Some(dir), _) => source::load_all(dir, limits)?,
         (None, Some(file)) => {
-            let bytes =
-                std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            let bytes = source::read_bounded(file, limits.max_file_bytes)?;
             let namespace = vexil_eval::read_snapshot(&bytes)
                 .with_context(|| format!("reading {}", file.display()))?;
             vec![namespace]

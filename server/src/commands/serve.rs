@@ -24,6 +24,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let state = AppState::new(
         args.flags.clone(),
+        args.file_limits.limits(),
         limits,
         auth,
         Duration::from_secs(args.keep_alive_seconds.max(1)),
