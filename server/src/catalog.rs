@@ -2,14 +2,21 @@
 //!
 //! A `Catalog` is immutable; a reload builds the next one from the previous and swaps it in whole
 //! (see `state`), so a reader sees either the old state or the new, never a mix.
+//!
+//! A reload never takes the last good state away by accident. A namespace whose files failed
+//! keeps its last good revision; one whose files look like a write in progress (empty, being
+//! written, changing while read) is held at what it was; one that no file declares any more is
+//! removed only once that has lasted the grace period (the debounce), so a file that is deleted
+//! and written again, or a directory that is replaced, never makes it vanish for clients.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
-use vexil_flags::{Diagnostic, Loaded};
+use vexil_flags::{Diagnostic, Loaded, UnfinishedReason};
 
-use crate::publish::{publish, Revision};
+use crate::publish::Revision;
 
 /// How many revisions of a namespace stay reachable at their immutable URL.
 pub const KEPT_REVISIONS: usize = 4;
@@ -23,10 +30,13 @@ pub struct Catalog {
     pub errors: Vec<Problem>,
     /// Counts reloads, so watchers can tell a new catalog from the old.
     pub generation: u64,
+    /// When a reload is due without any file event: a namespace is waiting out its grace
+    /// period before removal.
+    pub recheck_at: Option<Instant>,
 }
 
 /// One namespace: what is served, what was served, and why the files were last refused.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NamespaceEntry {
     /// The revision served; `None` until the namespace's files first load without error.
     pub current: Option<Arc<Revision>>,
@@ -34,6 +44,39 @@ pub struct NamespaceEntry {
     pub history: Vec<Arc<Revision>>,
     /// The problems of the last load, if it failed; the current revision is then the last good.
     pub last_error: Vec<Problem>,
+    /// When the files started failing (they still are).
+    pub failing_since: Option<SystemTime>,
+    /// The files that fed the namespace when they were last read.
+    pub files: Vec<PathBuf>,
+    /// Those of its files that look like a write in progress: while there are any, the
+    /// namespace is held at what it was.
+    pub held: Vec<HeldFile>,
+    /// Since when no file declares the namespace: it is removed once the grace period is over.
+    pub gone_since: Option<(Instant, SystemTime)>,
+}
+
+impl NamespaceEntry {
+    /// One word for the namespace's state, for status and logs.
+    pub fn state(&self) -> &'static str {
+        if self.gone_since.is_some() {
+            "removing"
+        } else if !self.held.is_empty() {
+            "holding"
+        } else if !self.last_error.is_empty() {
+            "failing"
+        } else if self.current.is_none() {
+            "waiting"
+        } else {
+            "serving"
+        }
+    }
+}
+
+/// A file that holds its namespace back, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HeldFile {
+    pub file: String,
+    pub reason: String,
 }
 
 /// One load problem, as status reports it.
@@ -52,11 +95,10 @@ impl Problem {
     /// A diagnostic, its file named relative to the flag directory (the server's own paths are
     /// nobody's business).
     fn new(diagnostic: &Diagnostic, flags_dir: &Path) -> Problem {
-        let file = diagnostic.file();
-        let file = file.strip_prefix(flags_dir).unwrap_or(file);
+        let file = relative(diagnostic.file(), flags_dir);
         let text = format!(
             "{}:{}:{}: {}{}",
-            file.display(),
+            file,
             diagnostic.line(),
             diagnostic.column(),
             if diagnostic.path().is_empty() {
@@ -67,7 +109,7 @@ impl Problem {
             diagnostic.message()
         );
         Problem {
-            file: file.display().to_string(),
+            file,
             line: diagnostic.line(),
             column: diagnostic.column(),
             path: diagnostic.path().to_owned(),
@@ -77,8 +119,34 @@ impl Problem {
     }
 }
 
+fn relative(file: &Path, flags_dir: &Path) -> String {
+    file.strip_prefix(flags_dir)
+        .unwrap_or(file)
+        .display()
+        .to_string()
+}
+
+/// When a reload happens, and how long a namespace no file declares is kept.
+#[derive(Clone, Copy, Debug)]
+pub struct ReloadClock {
+    pub now: Instant,
+    pub wall: SystemTime,
+    pub grace: Duration,
+}
+
+impl ReloadClock {
+    pub fn now(grace: Duration) -> ReloadClock {
+        ReloadClock {
+            now: Instant::now(),
+            wall: SystemTime::now(),
+            grace,
+        }
+    }
+}
+
 impl Catalog {
     /// The revision served for a namespace.
+    #[cfg(test)]
     pub fn current(&self, namespace: &str) -> Option<&Arc<Revision>> {
         self.namespaces.get(namespace)?.current.as_ref()
     }
@@ -92,79 +160,129 @@ impl Catalog {
             .find(|revision| revision.digest == digest)
     }
 
-    /// The catalog after a load of the flag files.
+    /// The catalog after a load of the flag files (see the module's notes for the rules).
     ///
-    /// A namespace that loads keeps its revision object when its digest is unchanged, so
-    /// nothing is recompressed and watchers see no change. A namespace that fails keeps serving
-    /// its last good revision and records the problems. A namespace no longer in the files is
-    /// dropped, unless some file could not be read or attributed (it may be in that file).
-    pub fn reload(&self, loaded: &Loaded, flags_dir: &Path) -> Catalog {
-        let mut namespaces = BTreeMap::new();
-        for (key, load) in &loaded.namespaces {
-            let previous = self.namespaces.get(key);
-            let entry = match &load.result {
-                Ok(namespace) => match publish(namespace) {
-                    Ok(revision) => advance(previous, revision),
-                    // Loaded namespaces always compile; this guards against a loader bug.
-                    Err(error) => failed(
-                        previous,
-                        vec![Problem {
-                            file: String::new(),
-                            line: 0,
-                            column: 0,
-                            path: error.path().to_owned(),
-                            message: error.message().to_owned(),
-                            text: error.to_string(),
-                        }],
-                    ),
-                },
-                Err(diagnostics) => failed(
-                    previous,
-                    diagnostics
-                        .iter()
-                        .map(|d| Problem::new(d, flags_dir))
-                        .collect(),
-                ),
-            };
-            namespaces.insert(key.clone(), entry);
-        }
+    /// A namespace whose snapshot digest is unchanged keeps its revision object: nothing is
+    /// compiled or compressed again, and push streams see no change.
+    pub fn reload(&self, loaded: &Loaded, flags_dir: &Path, clock: &ReloadClock) -> Catalog {
+        let unfinished: HashMap<&Path, UnfinishedReason> = loaded
+            .unfinished
+            .iter()
+            .map(|file| (file.file.as_path(), file.reason))
+            .collect();
         let errors: Vec<Problem> = loaded
             .errors
             .iter()
             .map(|d| Problem::new(d, flags_dir))
             .collect();
-        if !errors.is_empty() {
-            for (key, entry) in &self.namespaces {
-                namespaces
-                    .entry(key.clone())
-                    .or_insert_with(|| NamespaceEntry {
-                        last_error: errors.clone(),
-                        ..entry.clone()
-                    });
-            }
+        let keys: BTreeSet<&String> = self
+            .namespaces
+            .keys()
+            .chain(loaded.namespaces.keys())
+            .collect();
+        let mut namespaces = BTreeMap::new();
+        let mut recheck_at: Option<Instant> = None;
+        for key in keys {
+            let previous = self.namespaces.get(key);
+            let held: Vec<HeldFile> = previous
+                .map(|entry| entry.files.as_slice())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|file| {
+                    let reason = unfinished.get(file.as_path())?;
+                    Some(HeldFile {
+                        file: relative(file, flags_dir),
+                        reason: reason.to_string(),
+                    })
+                })
+                .collect();
+            let entry = match (previous, loaded.namespaces.get(key)) {
+                (Some(previous), _) if !held.is_empty() => NamespaceEntry {
+                    held,
+                    gone_since: None,
+                    ..previous.clone()
+                },
+                (previous, Some(load)) => {
+                    let files = load.files.clone();
+                    match &load.result {
+                        Ok(namespace) => advance(previous, namespace, files, clock),
+                        Err(diagnostics) => {
+                            let problems = diagnostics
+                                .iter()
+                                .map(|d| Problem::new(d, flags_dir))
+                                .collect();
+                            failed(previous, problems, files, clock)
+                        }
+                    }
+                }
+                // Some file could not be read or attributed: the namespace may be in it.
+                (Some(previous), None) if !errors.is_empty() => {
+                    let files = previous.files.clone();
+                    failed(Some(previous), errors.clone(), files, clock)
+                }
+                (Some(previous), None) => {
+                    let since = previous.gone_since.unwrap_or((clock.now, clock.wall));
+                    let removal = since.0 + clock.grace;
+                    if clock.now >= removal {
+                        continue;
+                    }
+                    recheck_at = Some(recheck_at.map_or(removal, |at| at.min(removal)));
+                    NamespaceEntry {
+                        gone_since: Some(since),
+                        held: Vec::new(),
+                        ..previous.clone()
+                    }
+                }
+                (None, None) => continue,
+            };
+            namespaces.insert(key.clone(), entry);
         }
         Catalog {
             namespaces,
             errors,
             generation: self.generation + 1,
+            recheck_at,
         }
     }
 }
 
-fn advance(previous: Option<&NamespaceEntry>, revision: Revision) -> NamespaceEntry {
+/// A namespace that loaded: its revision, new or (same digest) the one already served.
+fn advance(
+    previous: Option<&NamespaceEntry>,
+    namespace: &vexil_eval::model::Namespace,
+    files: Vec<PathBuf>,
+    clock: &ReloadClock,
+) -> NamespaceEntry {
     let history = previous
         .map(|entry| entry.history.as_slice())
         .unwrap_or(&[]);
+    // Serializing and hashing is all a reload of unchanged files costs.
+    let snapshot = vexil_eval::write_snapshot(namespace);
     if let Some(current) = previous.and_then(|entry| entry.current.as_ref()) {
-        if current.digest == revision.digest {
+        if current.digest == snapshot.digest {
             return NamespaceEntry {
                 current: Some(current.clone()),
                 history: history.to_vec(),
-                last_error: Vec::new(),
+                files,
+                ..NamespaceEntry::default()
             };
         }
     }
-    let revision = Arc::new(revision);
+    let revision = match Revision::build(namespace, snapshot, clock.wall) {
+        Ok(revision) => Arc::new(revision),
+        // Loaded namespaces always compile; this guards against a loader bug.
+        Err(error) => {
+            let problem = Problem {
+                file: String::new(),
+                line: 0,
+                column: 0,
+                path: error.path().to_owned(),
+                message: error.message().to_owned(),
+                text: error.to_string(),
+            };
+            return failed(previous, vec![problem], files, clock);
+        }
+    };
     let mut kept = vec![revision.clone()];
     kept.extend(
         history
@@ -176,17 +294,31 @@ fn advance(previous: Option<&NamespaceEntry>, revision: Revision) -> NamespaceEn
     NamespaceEntry {
         current: Some(revision),
         history: kept,
-        last_error: Vec::new(),
+        files,
+        ..NamespaceEntry::default()
     }
 }
 
-fn failed(previous: Option<&NamespaceEntry>, problems: Vec<Problem>) -> NamespaceEntry {
+fn failed(
+    previous: Option<&NamespaceEntry>,
+    problems: Vec<Problem>,
+    files: Vec<PathBuf>,
+    clock: &ReloadClock,
+) -> NamespaceEntry {
     NamespaceEntry {
         current: previous.and_then(|entry| entry.current.clone()),
         history: previous
             .map(|entry| entry.history.clone())
             .unwrap_or_default(),
         last_error: problems,
+        failing_since: Some(
+            previous
+                .and_then(|entry| entry.failing_since)
+                .unwrap_or(clock.wall),
+        ),
+        files,
+        held: Vec::new(),
+        gone_since: None,
     }
 }
 
@@ -196,9 +328,11 @@ mod tests {
 
     use super::*;
 
+    const GRACE: Duration = Duration::from_millis(200);
+
     impl Catalog {
         fn reload_in(&self, loaded: &Loaded) -> Catalog {
-            self.reload(loaded, Path::new(""))
+            self.reload(loaded, Path::new(""), &ReloadClock::now(GRACE))
         }
     }
 
@@ -223,6 +357,7 @@ mod tests {
         let again = first.reload_in(&load(&flags(true)));
         assert!(Arc::ptr_eq(again.current("shop").unwrap(), &revision));
         assert_eq!(again.generation, 2);
+        assert_eq!(again.namespaces["shop"].state(), "serving");
     }
 
     #[test]
@@ -240,8 +375,14 @@ mod tests {
             entry.last_error[0].text,
             "features.yml:6:14: flags[0].enabled: expected a boolean, found a string"
         );
-        let fixed = bad.reload_in(&load(&flags(false)));
+        assert_eq!(entry.state(), "failing");
+        let since = entry.failing_since.expect("failing since");
+        // Still failing: still failing since the first time.
+        let still = bad.reload_in(&load(&flags(true).replace("true", "maybe")));
+        assert_eq!(still.namespaces["shop"].failing_since, Some(since));
+        let fixed = still.reload_in(&load(&flags(false)));
         assert!(fixed.namespaces["shop"].last_error.is_empty());
+        assert_eq!(fixed.namespaces["shop"].failing_since, None);
         assert_ne!(fixed.current("shop").unwrap().digest, digest);
     }
 
@@ -262,11 +403,53 @@ mod tests {
     }
 
     #[test]
-    fn namespaces_gone_from_the_files_are_dropped() {
-        let catalog = Catalog::default().reload_in(&load(&flags(true)));
+    fn an_empty_or_unfinished_file_holds_what_it_fed() {
+        let good = Catalog::default().reload_in(&load(&flags(true)));
+        let revision = good.current("shop").unwrap().clone();
+        for text in ["", "# being rewritten\n", "---\n"] {
+            let held = good.reload_in(&load(text));
+            let entry = &held.namespaces["shop"];
+            assert!(
+                Arc::ptr_eq(entry.current.as_ref().unwrap(), &revision),
+                "{text:?}"
+            );
+            assert_eq!(entry.state(), "holding");
+            assert_eq!(
+                entry.held,
+                [HeldFile {
+                    file: "features.yml".into(),
+                    reason: "is empty or holds only comments".into()
+                }]
+            );
+            let written = held.reload_in(&load(&flags(false)));
+            assert_eq!(written.namespaces["shop"].state(), "serving");
+            assert_ne!(written.current("shop").unwrap().digest, revision.digest);
+        }
+    }
+
+    #[test]
+    fn a_namespace_no_file_declares_goes_only_after_the_grace_period() {
+        let start = ReloadClock::now(GRACE);
+        let catalog = Catalog::default().reload(&load(&flags(true)), Path::new(""), &start);
         let other = load(&flags(true).replace("namespace: shop", "namespace: other"));
-        let next = catalog.reload_in(&other);
-        assert!(next.current("shop").is_none());
+        let later = |by: Duration| ReloadClock {
+            now: start.now + by,
+            ..start
+        };
+        let next = catalog.reload(&other, Path::new(""), &later(Duration::ZERO));
+        assert!(next.current("shop").is_some(), "still served");
+        assert_eq!(next.namespaces["shop"].state(), "removing");
+        assert_eq!(next.recheck_at, Some(start.now + GRACE));
         assert!(next.current("other").is_some());
+        let still = next.reload(&other, Path::new(""), &later(GRACE / 2));
+        assert!(still.current("shop").is_some());
+        // Back within the grace period: served as if it had never left.
+        let back = still.reload(&load(&flags(true)), Path::new(""), &later(GRACE / 2));
+        assert_eq!(back.namespaces["shop"].state(), "serving");
+        // ... while `other`, no longer declared, starts its own grace period.
+        assert_eq!(back.namespaces["other"].state(), "removing");
+        let gone = still.reload(&other, Path::new(""), &later(GRACE));
+        assert!(!gone.namespaces.contains_key("shop"));
+        assert_eq!(gone.recheck_at, None);
     }
 }

@@ -1,16 +1,20 @@
 //! Prometheus metrics: requests by route and status, latency, snapshots, reloads, allocations.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::catalog::NamespaceEntry;
+use crate::catalog::{Catalog, NamespaceEntry};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteStatus {
@@ -53,6 +57,53 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.000_01, 2.5, 15))
 }
 
+/// Each namespace's age of its served revision and how long it has been failing, read from the
+/// catalog at each scrape (ages grow between reloads, so they cannot be set at reload time).
+#[derive(Debug)]
+struct NamespaceAgeCollector {
+    catalog: Arc<ArcSwap<Catalog>>,
+}
+
+impl Collector for NamespaceAgeCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let catalog = self.catalog.load();
+        let now = SystemTime::now();
+        let seconds =
+            |since: SystemTime| now.duration_since(since).unwrap_or_default().as_secs_f64();
+        let unix = |at: SystemTime| {
+            at.duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs_f64()
+        };
+        let ages = ConstGauge::new(0.0);
+        let mut metric = encoder.encode_descriptor(
+            "vexil_namespace_revision_age_seconds",
+            "Seconds since the namespace's served revision was published",
+            None,
+            ages.metric_type(),
+        )?;
+        for (key, entry) in &catalog.namespaces {
+            if let Some(revision) = &entry.current {
+                let label = [("namespace", key.as_str())];
+                ConstGauge::new(seconds(revision.published_at))
+                    .encode(metric.encode_family(&label)?)?;
+            }
+        }
+        let mut metric = encoder.encode_descriptor(
+            "vexil_namespace_failing_since_seconds",
+            "Unix time since which the namespace's flag files have failed to load (0: they load)",
+            None,
+            ages.metric_type(),
+        )?;
+        for (key, entry) in &catalog.namespaces {
+            let label = [("namespace", key.as_str())];
+            let since = entry.failing_since.map_or(0.0, unix);
+            ConstGauge::new(since).encode(metric.encode_family(&label)?)?;
+        }
+        Ok(())
+    }
+}
+
 /// The counting allocator's totals, read at each scrape.
 #[derive(Debug)]
 struct AllocationCollector;
@@ -81,7 +132,7 @@ impl Collector for AllocationCollector {
 
 impl Metrics {
     /// A registry with every metric registered.
-    pub fn new() -> Metrics {
+    pub fn new(catalog: Arc<ArcSwap<Catalog>>) -> Metrics {
         let mut registry = Registry::default();
         let requests = Family::<RouteStatus, Counter>::default();
         registry.register(
@@ -140,6 +191,7 @@ impl Metrics {
             reload_errors.clone(),
         );
         registry.register_collector(Box::new(AllocationCollector));
+        registry.register_collector(Box::new(NamespaceAgeCollector { catalog }));
         Metrics {
             registry: Mutex::new(registry),
             requests,

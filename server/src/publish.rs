@@ -9,7 +9,7 @@ use axum::http::HeaderValue;
 use bytes::Bytes;
 use miniz_oxide::deflate::{compress_to_vec, compress_to_vec_zlib};
 use vexil_eval::model::Namespace;
-use vexil_eval::{CompileError, Index};
+use vexil_eval::{CompileError, Index, Snapshot};
 
 /// The compression level for snapshots: the best ratio, since it is paid once per revision.
 const SNAPSHOT_LEVEL: u8 = 9;
@@ -29,8 +29,10 @@ pub struct Revision {
     pub sse_event: Bytes,
     /// `{"result":<snapshot>}` and a newline: the NDJSON form of the stream.
     pub ndjson_event: Bytes,
-    /// Flag keys and types, for listings.
+    /// How many flags the namespace has.
     pub flag_count: usize,
+    /// When this revision was published.
+    pub published_at: std::time::SystemTime,
 }
 
 /// One body in every encoding a client may ask for.
@@ -68,31 +70,38 @@ pub fn gzip(data: &[u8], level: u8) -> Vec<u8> {
     out
 }
 
-/// Builds a namespace's revision: compile, serialize, hash, compress, encode events.
-pub fn publish(namespace: &Namespace) -> Result<Revision, CompileError> {
-    let index = Index::compile(namespace)?;
-    let snapshot = vexil_eval::write_snapshot(namespace);
-    let mut sse_event = Vec::with_capacity(128);
-    let _ = write!(
-        sse_event,
-        "id: {digest}\ndata: {{\"type\":\"refetchEvaluation\",\"etag\":\"{digest}\"}}\n\n",
-        digest = snapshot.digest
-    );
-    let ndjson_event = format!("{{\"result\":{}}}\n", snapshot.json);
-    let etag = HeaderValue::try_from(format!("\"{}\"", snapshot.digest))
-        .expect("a quoted hex digest is a valid header value");
-    let digest_header = HeaderValue::try_from(snapshot.digest.as_str())
-        .expect("a hex digest is a valid header value");
-    Ok(Revision {
-        etag,
-        digest_header,
-        digest: snapshot.digest,
-        flag_count: namespace.flags.len(),
-        index,
-        snapshot: EncodedBody::new(Bytes::from(snapshot.json), SNAPSHOT_LEVEL),
-        sse_event: Bytes::from(sse_event),
-        ndjson_event: Bytes::from(ndjson_event),
-    })
+impl Revision {
+    /// A namespace's revision from its snapshot (serialized and hashed by the caller, who
+    /// compares digests first): compile, compress, encode the push events.
+    pub fn build(
+        namespace: &Namespace,
+        snapshot: Snapshot,
+        published_at: std::time::SystemTime,
+    ) -> Result<Revision, CompileError> {
+        let index = Index::compile(namespace)?;
+        let mut sse_event = Vec::with_capacity(128);
+        let _ = write!(
+            sse_event,
+            "id: {digest}\ndata: {{\"type\":\"refetchEvaluation\",\"etag\":\"{digest}\"}}\n\n",
+            digest = snapshot.digest
+        );
+        let ndjson_event = format!("{{\"result\":{}}}\n", snapshot.json);
+        let etag = HeaderValue::try_from(format!("\"{}\"", snapshot.digest))
+            .expect("a quoted hex digest is a valid header value");
+        let digest_header = HeaderValue::try_from(snapshot.digest.as_str())
+            .expect("a hex digest is a valid header value");
+        Ok(Revision {
+            etag,
+            digest_header,
+            digest: snapshot.digest,
+            flag_count: namespace.flags.len(),
+            index,
+            snapshot: EncodedBody::new(Bytes::from(snapshot.json), SNAPSHOT_LEVEL),
+            sse_event: Bytes::from(sse_event),
+            ndjson_event: Bytes::from(ndjson_event),
+            published_at,
+        })
+    }
 }
 
 #[cfg(test)]

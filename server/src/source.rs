@@ -4,11 +4,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use vexil_eval::model::Namespace;
-use vexil_flags::{Diagnostic, Limits, Loaded};
+use vexil_flags::{Diagnostic, Limits, LoadOptions, Loaded, UnfinishedReason};
 
 /// Every valid namespace of a directory; any error in it fails the whole load.
 pub fn load_all(dir: &Path, limits: &Limits) -> anyhow::Result<Vec<Namespace>> {
-    let loaded = vexil_flags::load_dir_with(dir, limits);
+    let loaded = vexil_flags::load_dir_with(dir, &options(limits));
+    warn_unfinished(&loaded)?;
     let diagnostics = all_diagnostics(&loaded);
     if !diagnostics.is_empty() {
         let listing: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
@@ -35,8 +36,32 @@ pub fn load_namespace(dir: &Path, key: &str, limits: &Limits) -> anyhow::Result<
 }
 
 /// Every diagnostic for the given files and directories, sorted by file and position.
-pub fn validate(paths: &[PathBuf], limits: &Limits) -> Vec<Diagnostic> {
-    all_diagnostics(&vexil_flags::load_files_with(paths, limits))
+pub fn validate(paths: &[PathBuf], limits: &Limits) -> anyhow::Result<Vec<Diagnostic>> {
+    let loaded = vexil_flags::load_files_with(paths, &options(limits));
+    warn_unfinished(&loaded)?;
+    Ok(all_diagnostics(&loaded))
+}
+
+fn options(limits: &Limits) -> LoadOptions {
+    LoadOptions {
+        limits: *limits,
+        ..LoadOptions::default()
+    }
+}
+
+/// An empty file defines nothing, which is worth a warning; a file that changed under every
+/// read cannot be checked at all.
+fn warn_unfinished(loaded: &Loaded) -> anyhow::Result<()> {
+    for unfinished in &loaded.unfinished {
+        let file = unfinished.file.display();
+        match unfinished.reason {
+            UnfinishedReason::Empty => {
+                eprintln!("warning: {file} {}: it defines nothing", unfinished.reason)
+            }
+            reason => bail!("{file} {reason}: try again once it is written"),
+        }
+    }
+    Ok(())
 }
 
 fn all_diagnostics(loaded: &Loaded) -> Vec<Diagnostic> {

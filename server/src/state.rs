@@ -1,15 +1,18 @@
 //! What every request handler shares: the published catalog, limits, auth, metrics.
 
+use std::collections::BTreeSet;
 use std::ops::Deref;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use tokio::sync::watch;
+use vexil_flags::LoadOptions;
 
 use crate::auth::Auth;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, ReloadClock};
 use crate::metrics::Metrics;
 
 /// Request limits, each configurable (DESIGN §6).
@@ -44,7 +47,7 @@ pub struct AppState(Arc<Shared>);
 /// The shared part of [`AppState`].
 pub struct Shared {
     /// The published catalog; swapped whole on reload, read without locks.
-    pub catalog: ArcSwap<Catalog>,
+    pub catalog: Arc<ArcSwap<Catalog>>,
     /// Tells push streams that a new catalog is out (its generation).
     pub changes: watch::Sender<u64>,
     /// Becomes `true` when the server shuts down, so open push streams end.
@@ -57,6 +60,11 @@ pub struct Shared {
     pub metrics: Metrics,
     /// How often push streams send a keep-alive comment.
     pub keep_alive: Duration,
+    /// How long a namespace no file declares is still served (the debounce).
+    pub removal_grace: Duration,
+    /// The namespaces the first load found, for readiness.
+    startup_namespaces: OnceLock<Vec<String>>,
+    ready: AtomicBool,
 }
 
 impl Deref for AppState {
@@ -75,45 +83,66 @@ impl AppState {
         limits: Limits,
         auth: Option<Auth>,
         keep_alive: Duration,
+        removal_grace: Duration,
     ) -> AppState {
         let (changes, _) = watch::channel(0);
         let (shutting_down, _) = watch::channel(false);
+        let catalog = Arc::new(ArcSwap::from_pointee(Catalog::default()));
         AppState(Arc::new(Shared {
-            catalog: ArcSwap::from_pointee(Catalog::default()),
+            metrics: Metrics::new(catalog.clone()),
+            catalog,
             changes,
             shutting_down,
             flags_dir,
             file_limits,
             limits,
             auth,
-            metrics: Metrics::new(),
             keep_alive,
+            removal_grace,
+            startup_namespaces: OnceLock::new(),
+            ready: AtomicBool::new(false),
         }))
     }
 
-    /// Reads the flag files again and publishes what changed. Blocking: run it off the runtime.
-    pub fn reload(&self) {
-        let loaded = vexil_flags::load_dir_with(&self.flags_dir, &self.file_limits);
+    /// Reads the flag files again and publishes what changed; `being_written` are files a
+    /// writer has open (not read: what they fed is held). Returns when a reload is due even
+    /// without a file event. Blocking: run it off the runtime.
+    pub fn reload(&self, being_written: &BTreeSet<PathBuf>) -> Option<Instant> {
+        let options = LoadOptions {
+            limits: self.file_limits,
+            being_written: being_written.clone(),
+        };
+        let loaded = vexil_flags::load_dir_with(&self.flags_dir, &options);
         let previous = self.catalog.load();
-        let next = previous.reload(&loaded, &self.flags_dir);
+        let clock = ReloadClock::now(self.removal_grace);
+        let next = previous.reload(&loaded, &self.flags_dir, &clock);
         for (key, entry) in &next.namespaces {
-            let was = previous
-                .current(key)
-                .map(|revision| revision.digest.as_str());
-            let now = entry
-                .current
-                .as_ref()
-                .map(|revision| revision.digest.as_str());
-            if was != now {
+            let before = previous.namespaces.get(key);
+            let was = before.and_then(|entry| entry.current.as_ref());
+            if was.map(|r| &r.digest) != entry.current.as_ref().map(|r| &r.digest) {
                 if let Some(revision) = &entry.current {
                     self.metrics.record_revision(key);
                     tracing::info!(namespace = %key, revision = %revision.digest, flags = revision.flag_count, "published");
                 }
             }
+            if before.map(|entry| &entry.held) != Some(&entry.held) {
+                for held in &entry.held {
+                    tracing::warn!(namespace = %key, "{} {}: holding the revision it fed until it is written", held.file, held.reason);
+                }
+            }
+            if entry.gone_since.is_some() && before.is_some_and(|entry| entry.gone_since.is_none())
+            {
+                tracing::warn!(namespace = %key, "no flag file declares it any more: removing it in {:?} unless one does again", self.removal_grace);
+            }
             for problem in &entry.last_error {
                 tracing::warn!(namespace = %key, "{}; keeping the last good revision", problem.text);
             }
             self.metrics.record_namespace(key, entry);
+        }
+        for key in previous.namespaces.keys() {
+            if !next.namespaces.contains_key(key) {
+                tracing::info!(namespace = %key, "removed: no flag file declares it");
+            }
         }
         for problem in &next.errors {
             tracing::warn!("{}", problem.text);
@@ -127,7 +156,54 @@ impl AppState {
                     .sum::<usize>(),
         );
         let generation = next.generation;
+        let recheck_at = next.recheck_at;
+        self.update_readiness(&next);
         self.catalog.store(Arc::new(next));
         self.changes.send_replace(generation);
+        recheck_at
+    }
+
+    /// Ready once every namespace found by the first load has a good revision and no file is
+    /// left unattributed; then ready for good, so a bad edit never takes every replica out.
+    fn update_readiness(&self, catalog: &Catalog) {
+        let startup = self
+            .startup_namespaces
+            .get_or_init(|| catalog.namespaces.keys().cloned().collect());
+        if self.ready.load(Ordering::Relaxed) {
+            return;
+        }
+        let all_served = startup.iter().all(|key| {
+            catalog
+                .namespaces
+                .get(key)
+                .is_none_or(|entry| entry.current.is_some())
+        });
+        if all_served && catalog.errors.is_empty() {
+            self.ready.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether `/ready` answers 200 (see [`AppState::reload`]).
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+
+    /// The namespaces found at start that still have no good revision.
+    pub fn not_ready_namespaces(&self) -> Vec<String> {
+        let catalog = self.catalog.load();
+        self.startup_namespaces
+            .get()
+            .map(|keys| {
+                keys.iter()
+                    .filter(|key| {
+                        catalog
+                            .namespaces
+                            .get(*key)
+                            .is_some_and(|e| e.current.is_none())
+                    })
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }

@@ -10,7 +10,7 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use walkdir::WalkDir;
 
 use crate::diagnostic::{Diagnostic, DiagnosticKind};
-use crate::file::read_text;
+use crate::file::{read_text, FileText};
 use crate::limits::Limits;
 use crate::reader::Reader;
 use crate::version::Version;
@@ -100,7 +100,12 @@ fn slash_path(path: &Path) -> String {
 /// Reads `version`, `include` and `exclude` of a `.flipt.yml`.
 fn read_index(path: &Path, problems: &mut Vec<Diagnostic>) -> Option<(Vec<String>, Vec<String>)> {
     let text = match read_text(path, Limits::default().max_file_bytes) {
-        Ok(text) => text,
+        Ok(FileText::Text(text)) => text,
+        Ok(FileText::Changing) => {
+            let message = "cannot read: the index kept changing while it was read".to_string();
+            problems.push(Diagnostic::for_file(DiagnosticKind::Io, path, message));
+            return None;
+        }
         Err(problem) => {
             problems.push(problem);
             return None;

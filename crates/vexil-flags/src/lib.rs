@@ -44,7 +44,7 @@ mod reader;
 mod version;
 mod yaml;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 
 pub use data::read_yaml_data;
@@ -54,6 +54,7 @@ pub use document::MAX_SEGMENTS_PER_RULE;
 pub use limits::{Limits, MAX_DEPTH};
 pub use namespace::NamespaceLoad;
 
+use file::FileText;
 use namespace::NamespaceBuilder;
 
 /// The result of loading a set of flag files.
@@ -66,6 +67,9 @@ pub struct Loaded {
     /// flags may be missing from `namespaces`, so a server should not drop a namespace it no
     /// longer sees.
     pub errors: Vec<Diagnostic>,
+    /// Files that look like a write in progress, whose text (if any) was not used: a server
+    /// should keep serving what they fed before rather than take them as the new state.
+    pub unfinished: Vec<Unfinished>,
 }
 
 impl Loaded {
@@ -89,25 +93,67 @@ impl Loaded {
     }
 }
 
-/// Loads the flag files found in `dir` (see [`discover`]), within the default [`Limits`].
-pub fn load_dir(dir: &Path) -> Loaded {
-    load_dir_with(dir, &Limits::default())
+/// How to load: the limits, and the files a writer is known to be in the middle of.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Limits on each file.
+    pub limits: Limits,
+    /// Files a watcher saw being modified and not yet closed: they are not read, and are listed
+    /// in [`Loaded::unfinished`] instead.
+    pub being_written: BTreeSet<PathBuf>,
 }
 
-/// Loads the flag files found in `dir` within `limits`.
-pub fn load_dir_with(dir: &Path, limits: &Limits) -> Loaded {
+/// A flag file whose text was not used because it looks like a write in progress.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unfinished {
+    /// The file, as discovered.
+    pub file: PathBuf,
+    /// Why it looks unfinished.
+    pub reason: UnfinishedReason,
+}
+
+/// Why a file looks like a write in progress.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnfinishedReason {
+    /// A writer has it open (see [`LoadOptions::being_written`]).
+    BeingWritten,
+    /// It is empty, or holds only comments and blank documents: what a file looks like between
+    /// being truncated and being written.
+    Empty,
+    /// It changed every time it was read.
+    ChangedWhileRead,
+}
+
+impl std::fmt::Display for UnfinishedReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UnfinishedReason::BeingWritten => "is being written",
+            UnfinishedReason::Empty => "is empty or holds only comments",
+            UnfinishedReason::ChangedWhileRead => "kept changing while it was read",
+        })
+    }
+}
+
+/// Loads the flag files found in `dir` (see [`discover`]), within the default [`Limits`].
+pub fn load_dir(dir: &Path) -> Loaded {
+    load_dir_with(dir, &LoadOptions::default())
+}
+
+/// Loads the flag files found in `dir` with `options`.
+pub fn load_dir_with(dir: &Path, options: &LoadOptions) -> Loaded {
     let (files, errors) = discover(dir);
-    load(files, errors, limits)
+    load(files, errors, options)
 }
 
 /// Loads the given paths: a directory is searched as by [`load_dir`], a file is read as it is
 /// (whatever its name), as `vexil validate a.yml b.json flags/` does.
 pub fn load_files(paths: &[PathBuf]) -> Loaded {
-    load_files_with(paths, &Limits::default())
+    load_files_with(paths, &LoadOptions::default())
 }
 
-/// [`load_files`] within `limits`.
-pub fn load_files_with(paths: &[PathBuf], limits: &Limits) -> Loaded {
+/// [`load_files`] with `options`.
+pub fn load_files_with(paths: &[PathBuf], options: &LoadOptions) -> Loaded {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
@@ -119,7 +165,7 @@ pub fn load_files_with(paths: &[PathBuf], limits: &Limits) -> Loaded {
             files.push(path.clone());
         }
     }
-    load(files, errors, limits)
+    load(files, errors, options)
 }
 
 /// Loads one file's text as if it had been read from `file`; for tests and for checking a file
@@ -135,14 +181,19 @@ pub fn load_str_with(file: &Path, text: &str, limits: &Limits) -> Loaded {
     loader.finish()
 }
 
-fn load(mut files: Vec<PathBuf>, errors: Vec<Diagnostic>, limits: &Limits) -> Loaded {
+fn load(mut files: Vec<PathBuf>, errors: Vec<Diagnostic>, options: &LoadOptions) -> Loaded {
     files.sort();
     files.dedup();
-    let mut loader = Loader::new(limits);
+    let mut loader = Loader::new(&options.limits);
     loader.errors = errors;
     for file in &files {
-        match file::read_text(file, limits.max_file_bytes) {
-            Ok(text) => loader.add_text(file, &text),
+        if options.being_written.contains(file) {
+            loader.unfinished(file, UnfinishedReason::BeingWritten);
+            continue;
+        }
+        match file::read_text(file, options.limits.max_file_bytes) {
+            Ok(FileText::Text(text)) => loader.add_text(file, &text),
+            Ok(FileText::Changing) => loader.unfinished(file, UnfinishedReason::ChangedWhileRead),
             Err(problem) => loader.attribute(file, &[], problem),
         }
     }
@@ -153,6 +204,7 @@ fn load(mut files: Vec<PathBuf>, errors: Vec<Diagnostic>, limits: &Limits) -> Lo
 struct Loader {
     namespaces: BTreeMap<String, NamespaceBuilder>,
     errors: Vec<Diagnostic>,
+    unfinished: Vec<Unfinished>,
     limits: Limits,
 }
 
@@ -161,8 +213,16 @@ impl Loader {
         Loader {
             namespaces: BTreeMap::new(),
             errors: Vec::new(),
+            unfinished: Vec::new(),
             limits: *limits,
         }
+    }
+
+    fn unfinished(&mut self, file: &Path, reason: UnfinishedReason) {
+        self.unfinished.push(Unfinished {
+            file: file.to_path_buf(),
+            reason,
+        });
     }
 
     fn namespace(&mut self, key: &str) -> &mut NamespaceBuilder {
@@ -182,6 +242,15 @@ impl Loader {
             return;
         }
         let stream = yaml::parse_stream(text, &self.limits);
+        let is_empty = stream.syntax_error.is_none()
+            && stream
+                .documents
+                .iter()
+                .all(|document| document.root.is_null());
+        if is_empty {
+            self.unfinished(file, UnfinishedReason::Empty);
+            return;
+        }
         let mut file_namespaces: Vec<String> = Vec::new();
         for document in &stream.documents {
             let content = document::read_document(file, &document.root);
@@ -234,6 +303,7 @@ impl Loader {
                 .map(|(key, builder)| (key, builder.finish()))
                 .collect(),
             errors: self.errors,
+            unfinished: self.unfinished,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `vexil serve`: the HTTP server, until SIGTERM or Ctrl-C.
 
+use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -22,16 +23,18 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         max_value_bytes: args.max_value_bytes,
         compress_min_bytes: args.compress_min_bytes,
     };
+    let flags_dir = crate::watch::absolute(&args.flags)?;
+    let debounce = Duration::from_millis(args.debounce_ms);
     let state = AppState::new(
-        args.flags.clone(),
+        flags_dir,
         args.file_limits.limits(),
         limits,
         auth,
         Duration::from_secs(args.keep_alive_seconds.max(1)),
+        debounce,
     );
-    state.reload();
-    let _watcher = crate::watch::watch(state.clone(), Duration::from_millis(args.debounce_ms))
-        .with_context(|| format!("watching {}", args.flags.display()))?;
+    state.reload(&BTreeSet::new());
+    crate::watch::watch(state.clone(), debounce)?;
 
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime.block_on(serve(state, args))?;

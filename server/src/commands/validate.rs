@@ -6,7 +6,7 @@ use crate::cli::{Format, ValidateArgs};
 use crate::source;
 
 pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
-    let diagnostics = source::validate(&args.paths, &args.file_limits.limits());
+    let diagnostics = source::validate(&args.paths, &args.file_limits.limits())?;
     match args.format {
         Format::Text => {
             for diagnostic in &diagnostics {

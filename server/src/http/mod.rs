@@ -48,6 +48,7 @@ pub fn app(state: AppState, www: Option<PathBuf>) -> Router {
         .route("/ofrep/v1/evaluate/flags", post(ofrep::bulk))
         .route("/api/v1/namespaces/{namespace}/status", get(ops::status))
         .route("/health", get(ops::health))
+        .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics));
     let api = match www {
         Some(dir) => api.fallback_service(tower_http::services::ServeDir::new(dir)),

@@ -42,6 +42,7 @@ const ROUTES: &[&str] = &[
     "/ofrep/v1/evaluate/flags",
     "/api/v1/namespaces/{namespace}/status",
     "/health",
+    "/ready",
     "/metrics",
 ];
 

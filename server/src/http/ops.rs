@@ -10,9 +10,30 @@ use super::AppError;
 use crate::auth::Need;
 use crate::state::AppState;
 
-/// `GET /health`: up and serving (open even with tokens on, for load balancers).
-pub async fn health() -> Json<serde_json::Value> {
-    Json(json!({ "status": "SERVING" }))
+/// `GET /health`: liveness, 200 while the process serves (open even with tokens on). Bad flag
+/// files must not get a pod restarted, so this never fails for them; the body says whether
+/// every namespace found at start is served yet (`/ready` answers that with its status).
+pub async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let status = if state.is_ready() {
+        "SERVING"
+    } else {
+        "NOT_READY"
+    };
+    Json(json!({ "status": status }))
+}
+
+/// `GET /ready`: 200 once every namespace found at start has a good revision, 503 before.
+pub async fn ready(State(state): State<AppState>) -> Result<Json<serde_json::Value>, AppError> {
+    if state.is_ready() {
+        return Ok(Json(json!({ "status": "READY" })));
+    }
+    let waiting = state.not_ready_namespaces();
+    let message = if waiting.is_empty() {
+        "some flag files could not be read or attributed to a namespace yet".to_owned()
+    } else {
+        format!("no good revision yet for: {}", waiting.join(", "))
+    };
+    Err(AppError::Unavailable(message))
 }
 
 /// `GET /metrics`: Prometheus text format; with tokens on, an admin token is needed (or move it
@@ -55,11 +76,24 @@ pub async fn status(
     let current = entry.current.as_ref();
     Ok(Json(json!({
         "namespace": namespace,
+        "state": entry.state(),
         "revision": current.map(|revision| revision.digest.as_str()),
         "digest": current.map(|revision| revision.digest.as_str()),
         "flags": current.map(|revision| revision.flag_count),
+        "publishedAt": current.map(|revision| rfc3339(revision.published_at)),
         "keptRevisions": entry.history.iter().map(|revision| revision.digest.as_str()).collect::<Vec<_>>(),
         "lastError": entry.last_error.first(),
         "errors": entry.last_error,
+        "failingSince": entry.failing_since.map(rfc3339),
+        "heldBy": entry.held,
+        "goneSince": entry.gone_since.map(|(_, wall)| rfc3339(wall)),
     })))
+}
+
+fn rfc3339(time: std::time::SystemTime) -> String {
+    let since_epoch = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let seconds = i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX);
+    vexil_eval::format_timestamp(seconds, since_epoch.subsec_nanos())
 }

@@ -24,11 +24,25 @@ impl Server {
 
     /// Starts a server on the given flag directory.
     pub fn start_in(flags: tempfile::TempDir, extra_args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vexil"))
+        Server::start_with(flags, extra_args, Command::new(env!("CARGO_BIN_EXE_vexil")))
+    }
+
+    /// Starts `command` (the binary, maybe with a user or environment set) as `vexil serve`.
+    pub fn start_with(
+        flags: tempfile::TempDir,
+        extra_args: &[&str],
+        mut command: Command,
+    ) -> Server {
+        let mut child = command
             .arg("serve")
             .arg("--flags")
             .arg(flags.path())
-            .args(["--listen", "127.0.0.1:0", "--debounce-ms", "50"])
+            .args(["--listen", "127.0.0.1:0"])
+            .args(if extra_args.contains(&"--debounce-ms") {
+                &[][..]
+            } else {
+                &["--debounce-ms", "50"][..]
+            })
             .args(extra_args)
             .env("VEXIL_LOG", "warn")
             .stdout(Stdio::piped())
