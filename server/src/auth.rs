@@ -68,7 +68,7 @@ pub struct Auth {
 pub enum Need<'a> {
     /// Client access to one namespace.
     Namespace(&'a str),
-    /// An admin token (any namespace).
+    /// An admin token for every namespace.
     Admin,
 }
 
@@ -102,11 +102,47 @@ impl Auth {
     }
 
     /// Allows the request, or answers 401 (no or unknown token) or 403 (not enough scope).
+    #[cfg(test)]
     pub fn check(&self, headers: &HeaderMap, need: Need<'_>) -> Result<(), AppError> {
-        let token = self.authenticate(headers)?;
+        let (_, token) = self.authenticate(headers)?;
+        token.allows(need)
+    }
+
+    /// The presented token, if it is one of ours, with its place in the list.
+    pub fn authenticate(&self, headers: &HeaderMap) -> Result<(usize, &Token), AppError> {
+        let presented = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| {
+                let (scheme, token) = value.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            })
+            .ok_or_else(|| AppError::Unauthenticated("missing bearer token".into()))?;
+        // Compare against every token, so the time taken does not say which one matched.
+        let mut found: Option<usize> = None;
+        for (index, token) in self.tokens.iter().enumerate() {
+            if bool::from(token.token.as_bytes().ct_eq(presented.as_bytes())) {
+                found = Some(index);
+            }
+        }
+        found
+            .map(|index| (index, &self.tokens[index]))
+            .ok_or_else(|| AppError::Unauthenticated("invalid token".into()))
+    }
+
+    /// The token at `index` of the list (as [`Auth::authenticate`] numbers them).
+    pub fn token(&self, index: usize) -> Option<&Token> {
+        self.tokens.get(index)
+    }
+}
+
+impl Token {
+    /// Whether this token meets `need`; 403 if not. Metrics show every namespace, so only an
+    /// admin token for all of them may read them.
+    pub fn allows(&self, need: Need<'_>) -> Result<(), AppError> {
         let allowed = match need {
-            Need::Admin => token.role == Role::Admin,
-            Need::Namespace(namespace) => match &token.namespaces {
+            Need::Admin => self.role == Role::Admin && self.namespaces == Scope::All,
+            Need::Namespace(namespace) => match &self.namespaces {
                 Scope::All => true,
                 Scope::Only(list) => list.iter().any(|n| n == namespace),
             },
@@ -118,27 +154,6 @@ impl Auth {
                 "token does not grant access to this resource".into(),
             ))
         }
-    }
-
-    /// The presented token, if it is one of ours: checked before a request body is read, so an
-    /// anonymous caller cannot make the server read megabytes.
-    pub fn authenticate(&self, headers: &HeaderMap) -> Result<&Token, AppError> {
-        let presented = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| {
-                let (scheme, token) = value.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            })
-            .ok_or_else(|| AppError::Unauthenticated("missing bearer token".into()))?;
-        // Compare against every token, so the time taken does not say which one matched.
-        let mut found: Option<&Token> = None;
-        for token in &self.tokens {
-            if bool::from(token.token.as_bytes().ct_eq(presented.as_bytes())) {
-                found = Some(token);
-            }
-        }
-        found.ok_or_else(|| AppError::Unauthenticated("invalid token".into()))
     }
 }
 
@@ -206,6 +221,17 @@ mod tests {
             status(auth.check(&headers("Bearer admin-token-bbbbbbbbb"), Need::Admin)),
             "ok"
         );
+    }
+
+    #[test]
+    fn only_an_admin_of_every_namespace_reads_the_metrics() {
+        let value = serde_json::json!([
+            {"token": "admin-of-shop-cccccccc", "role": "admin", "namespaces": ["shop"]},
+        ]);
+        let auth = Auth::new(serde_json::from_value(value).unwrap()).unwrap();
+        let headers = headers("Bearer admin-of-shop-cccccccc");
+        assert_eq!(status(auth.check(&headers, Need::Namespace("shop"))), "ok");
+        assert_eq!(status(auth.check(&headers, Need::Admin)), "403");
     }
 
     #[test]

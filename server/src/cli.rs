@@ -171,7 +171,41 @@ pub struct ServeArgs {
     /// Seconds between keep-alive comments on push streams.
     #[arg(long, env = "VEXIL_KEEP_ALIVE_SECONDS", default_value_t = 15)]
     pub keep_alive_seconds: u64,
-    /// Milliseconds of quiet after a file change before reloading.
+    /// Milliseconds of quiet after a file change before reloading; also how long a namespace
+    /// no file declares any more is still served.
     #[arg(long, env = "VEXIL_DEBOUNCE_MS", default_value_t = 200)]
     pub debounce_ms: u64,
+    /// Seconds a request head may take, counted from the connection's start or the end of the
+    /// previous response (so also how long an idle keep-alive connection stays open).
+    #[arg(long, env = "VEXIL_HEADER_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub header_timeout_seconds: u64,
+    /// Seconds a request body may take to arrive.
+    #[arg(long, env = "VEXIL_BODY_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub body_timeout_seconds: u64,
+    /// Seconds a response write may make no progress before the connection is closed.
+    #[arg(long, env = "VEXIL_WRITE_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub write_timeout_seconds: u64,
+    /// Most connections open at once (kept below the file-descriptor limit); more are answered
+    /// 503 and closed.
+    #[arg(long, env = "VEXIL_MAX_CONNECTIONS", default_value_t = 20_000)]
+    pub max_connections: usize,
+    /// Longest request target (path and query), in bytes; longer is 414.
+    #[arg(long, env = "VEXIL_MAX_URI_BYTES", default_value_t = 8 * 1024)]
+    pub max_uri_bytes: usize,
+    /// Most request headers; more is 431.
+    #[arg(long, env = "VEXIL_MAX_HEADERS", default_value_t = 64)]
+    pub max_headers: usize,
+    /// Most bytes of request header names and values together; more is 431.
+    #[arg(long, env = "VEXIL_MAX_HEADER_BYTES", default_value_t = 32 * 1024)]
+    pub max_header_bytes: usize,
+    /// Largest response one request may build (so the most one connection holds unsent); a
+    /// larger answer is 413.
+    #[arg(long, env = "VEXIL_MAX_RESPONSE_BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub max_response_bytes: usize,
+    /// What all built responses not yet sent may hold together; past it evaluation is 503.
+    #[arg(long, env = "VEXIL_RESPONSE_MEMORY_BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub response_memory_bytes: usize,
+    /// Evaluation requests in progress at once; more are answered 429.
+    #[arg(long, env = "VEXIL_MAX_CONCURRENT_EVALUATIONS", default_value_t = 64)]
+    pub max_concurrent_evaluations: usize,
 }

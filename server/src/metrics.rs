@@ -6,7 +6,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use arc_swap::ArcSwap;
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric,
+};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
@@ -25,6 +27,28 @@ struct RouteStatus {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Route {
     route: &'static str,
+}
+
+/// Why a request or connection was turned away.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+pub enum Rejection {
+    /// Over a size or count limit.
+    Limit,
+    /// Too slow: the head, the body, or reading the response.
+    Timeout,
+    /// No valid token, or not enough scope.
+    Auth,
+    /// Over the connection cap.
+    Cap,
+    /// Too many evaluations at once, or no response memory left.
+    Busy,
+    /// Not HTTP at all (hyper's own 400).
+    Malformed,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RejectionLabel {
+    reason: Rejection,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -50,6 +74,8 @@ pub struct Metrics {
     namespace_errors: Family<NamespaceLabel, Gauge>,
     reloads: Counter,
     reload_errors: Counter,
+    rejections: Family<RejectionLabel, Counter>,
+    accept_errors: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -190,6 +216,18 @@ impl Metrics {
             "Errors found in flag files, summed over reloads",
             reload_errors.clone(),
         );
+        let rejections = Family::<RejectionLabel, Counter>::default();
+        registry.register(
+            "vexil_http_rejections",
+            "Requests and connections turned away, by reason (limit, timeout, auth, cap, busy, malformed)",
+            rejections.clone(),
+        );
+        let accept_errors = Counter::default();
+        registry.register(
+            "vexil_accept_errors",
+            "Connections the listener failed to accept (out of file descriptors, most often)",
+            accept_errors.clone(),
+        );
         registry.register_collector(Box::new(AllocationCollector));
         registry.register_collector(Box::new(NamespaceAgeCollector { catalog }));
         Metrics {
@@ -203,7 +241,21 @@ impl Metrics {
             namespace_errors,
             reloads,
             reload_errors,
+            rejections,
+            accept_errors,
         }
+    }
+
+    /// Counts a request or connection turned away.
+    pub fn record_rejection(&self, reason: Rejection) {
+        self.rejections
+            .get_or_create(&RejectionLabel { reason })
+            .inc();
+    }
+
+    /// Counts a failed `accept`.
+    pub fn record_accept_error(&self) {
+        self.accept_errors.inc();
     }
 
     /// Counts one finished request.

@@ -8,12 +8,13 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore, SemaphorePermit};
 use vexil_flags::LoadOptions;
 
 use crate::auth::Auth;
 use crate::catalog::{Catalog, ReloadClock};
-use crate::metrics::Metrics;
+use crate::http::{AppError, ResponseBudget};
+use crate::metrics::{Metrics, Rejection};
 
 /// Request limits, each configurable (DESIGN §6).
 #[derive(Clone, Debug)]
@@ -25,6 +26,20 @@ pub struct Limits {
     pub max_value_bytes: usize,
     /// Evaluation responses at least this large are compressed when the client accepts it.
     pub compress_min_bytes: usize,
+    /// The longest request target (path and query).
+    pub max_uri_bytes: usize,
+    /// The most request headers, and their names' and values' bytes together.
+    pub max_headers: usize,
+    pub max_header_bytes: usize,
+    /// How long a request body may take to arrive.
+    pub body_timeout: Duration,
+    /// The largest response a request may build: the most one connection holds in flight, as
+    /// HTTP/1.1 answers its requests in order.
+    pub max_response_bytes: usize,
+    /// What all built responses not yet sent may hold together.
+    pub response_memory_bytes: usize,
+    /// Evaluation requests in progress at once; more are answered 429.
+    pub max_concurrent_evaluations: usize,
 }
 
 impl Default for Limits {
@@ -36,6 +51,13 @@ impl Default for Limits {
             max_key_bytes: 256,
             max_value_bytes: 4 * 1024,
             compress_min_bytes: 1024,
+            max_uri_bytes: 8 * 1024,
+            max_headers: 64,
+            max_header_bytes: 32 * 1024,
+            body_timeout: Duration::from_secs(10),
+            max_response_bytes: 32 * 1024 * 1024,
+            response_memory_bytes: 256 * 1024 * 1024,
+            max_concurrent_evaluations: 64,
         }
     }
 }
@@ -56,6 +78,10 @@ pub struct Shared {
     /// Limits on each flag file as it is read.
     pub file_limits: vexil_flags::Limits,
     pub limits: Limits,
+    /// One permit per evaluation request in progress.
+    evaluations: Semaphore,
+    /// The memory built responses may hold until they are sent.
+    pub response_budget: ResponseBudget,
     pub auth: Option<Auth>,
     pub metrics: Metrics,
     /// How often push streams send a keep-alive comment.
@@ -95,6 +121,8 @@ impl AppState {
             shutting_down,
             flags_dir,
             file_limits,
+            evaluations: Semaphore::new(limits.max_concurrent_evaluations.max(1)),
+            response_budget: ResponseBudget::new(limits.response_memory_bytes),
             limits,
             auth,
             keep_alive,
@@ -181,6 +209,31 @@ impl AppState {
         if all_served && catalog.errors.is_empty() {
             self.ready.store(true, Ordering::Relaxed);
         }
+    }
+
+    /// A place for one evaluation request, held while it runs; 429 when all are taken (a
+    /// burst beyond them is refused at once, before its body is read).
+    pub fn evaluation_permit(&self) -> Result<SemaphorePermit<'_>, AppError> {
+        self.evaluations.try_acquire().map_err(|_| {
+            self.metrics.record_rejection(Rejection::Busy);
+            AppError::TooManyRequests(format!(
+                "more than {} evaluation requests at once: retry in a moment",
+                self.limits.max_concurrent_evaluations
+            ))
+        })
+    }
+
+    /// A state for unit tests: no files, default limits, the given tokens.
+    #[cfg(test)]
+    pub fn for_tests(auth: Option<Auth>) -> AppState {
+        AppState::new(
+            PathBuf::from("/nonexistent"),
+            vexil_flags::Limits::default(),
+            Limits::default(),
+            auth,
+            Duration::from_secs(15),
+            Duration::from_millis(50),
+        )
     }
 
     /// Whether `/ready` answers 200 (see [`AppState::reload`]).

@@ -9,8 +9,13 @@ use tokio::net::TcpListener;
 
 use crate::auth::Auth;
 use crate::cli::ServeArgs;
-use crate::http;
+use crate::http::{self, listener, listener::Connections};
 use crate::state::{AppState, Limits};
+
+/// How long shutdown waits for responses in progress.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// Connections the separate metrics listener takes at once.
+const METRICS_CONNECTIONS: usize = 64;
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging();
@@ -22,6 +27,13 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         max_key_bytes: args.max_key_bytes,
         max_value_bytes: args.max_value_bytes,
         compress_min_bytes: args.compress_min_bytes,
+        max_uri_bytes: args.max_uri_bytes,
+        max_headers: args.max_headers,
+        max_header_bytes: args.max_header_bytes,
+        body_timeout: Duration::from_secs(args.body_timeout_seconds.max(1)),
+        max_response_bytes: args.max_response_bytes,
+        response_memory_bytes: args.response_memory_bytes,
+        max_concurrent_evaluations: args.max_concurrent_evaluations.max(1),
     };
     let flags_dir = crate::watch::absolute(&args.flags)?;
     let debounce = Duration::from_millis(args.debounce_ms);
@@ -46,6 +58,12 @@ async fn serve(state: AppState, args: &ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let address = listener.local_addr()?;
+    let connections = Connections {
+        header_timeout: Duration::from_secs(args.header_timeout_seconds.max(1)),
+        write_timeout: Duration::from_secs(args.write_timeout_seconds.max(1)),
+        max_connections: listener::connection_cap(args.max_connections),
+        shutdown_grace: SHUTDOWN_GRACE,
+    };
     // Tests and scripts read this line to find the port when listening on port 0.
     tracing::info!("vexil listening on http://{address}");
     announce(&format!("vexil listening on http://{address}"));
@@ -68,25 +86,32 @@ async fn serve(state: AppState, args: &ServeArgs) -> anyhow::Result<()> {
             "metrics on http://{}/metrics",
             metrics_listener.local_addr()?
         );
+        let state = state.clone();
+        let connections = Connections {
+            max_connections: METRICS_CONNECTIONS,
+            ..connections.clone()
+        };
         tokio::spawn(async move {
-            if let Err(error) = axum::serve(metrics_listener, router)
-                .with_graceful_shutdown(shutdown_signal())
-                .await
-            {
-                tracing::error!(%error, "metrics listener failed");
-            }
+            listener::serve(
+                metrics_listener,
+                router,
+                state,
+                &connections,
+                shutdown_signal(),
+            )
+            .await;
         });
     }
     let app = http::app(state.clone(), args.www.clone());
-    let stopping = async move {
-        shutdown_signal().await;
-        // Push streams never end by themselves: tell them to, so the graceful shutdown can finish.
-        state.shutting_down.send_replace(true);
+    let stopping = {
+        let state = state.clone();
+        async move {
+            shutdown_signal().await;
+            // Push streams never end by themselves: tell them to, so the graceful shutdown can finish.
+            state.shutting_down.send_replace(true);
+        }
     };
-    axum::serve(listener, app)
-        .with_graceful_shutdown(stopping)
-        .await
-        .context("serving")?;
+    listener::serve(listener, app, state, &connections, stopping).await;
     tracing::info!("shut down");
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Errors as Flipt's gateway sends them: `{"code": <gRPC code>, "message": "...", "details": []}`.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
@@ -15,11 +15,21 @@ pub enum AppError {
     Forbidden(String),
     /// 404.
     NotFound(String),
+    /// 405: the route exists, the method does not.
+    MethodNotAllowed(String),
     /// 406: no acceptable representation.
     NotAcceptable(String),
+    /// 408: the request body did not arrive in time.
+    Timeout(String),
     /// 413: over a configured size limit.
     TooLarge(String),
-    /// 503: nothing valid to serve yet.
+    /// 414: the request target is longer than the limit.
+    UriTooLong(String),
+    /// 429: too many evaluations at once; retry in a second.
+    TooManyRequests(String),
+    /// 431: more or larger headers than the limit.
+    HeadersTooLarge(String),
+    /// 503: nothing valid to serve yet, or no memory to spare for the response.
     Unavailable(String),
     /// 500: a bug; the detail is logged, not sent.
     Internal(String),
@@ -33,8 +43,15 @@ impl AppError {
             AppError::Unauthenticated(message) => (StatusCode::UNAUTHORIZED, 16, message),
             AppError::Forbidden(message) => (StatusCode::FORBIDDEN, 7, message),
             AppError::NotFound(message) => (StatusCode::NOT_FOUND, 5, message),
+            AppError::MethodNotAllowed(message) => (StatusCode::METHOD_NOT_ALLOWED, 12, message),
             AppError::NotAcceptable(message) => (StatusCode::NOT_ACCEPTABLE, 3, message),
+            AppError::Timeout(message) => (StatusCode::REQUEST_TIMEOUT, 4, message),
             AppError::TooLarge(message) => (StatusCode::PAYLOAD_TOO_LARGE, 8, message),
+            AppError::UriTooLong(message) => (StatusCode::URI_TOO_LONG, 3, message),
+            AppError::TooManyRequests(message) => (StatusCode::TOO_MANY_REQUESTS, 8, message),
+            AppError::HeadersTooLarge(message) => {
+                (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, 3, message)
+            }
             AppError::Unavailable(message) => (StatusCode::SERVICE_UNAVAILABLE, 14, message),
             AppError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -64,6 +81,21 @@ impl IntoResponse for AppError {
         }
         let (status, code, message) = self.parts();
         let body = serde_json::json!({ "code": code, "message": message, "details": [] });
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if matches!(
+            self,
+            AppError::TooManyRequests(_) | AppError::Unavailable(_)
+        ) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if matches!(self, AppError::TooLarge(_) | AppError::Timeout(_)) {
+            // The rest of the body was not read: the connection cannot carry another request.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
     }
 }

@@ -1,61 +1,89 @@
 //! The HTTP API: routes, and the layer every route shares (CORS, metrics).
 
+mod access;
+mod body;
 mod compress;
 pub mod error;
 mod evaluate;
+mod guard;
+pub mod listener;
 pub mod negotiate;
 mod observe;
 mod ofrep;
 mod ops;
+mod parse;
+pub mod routes;
 mod snapshot;
 mod stream;
+mod www;
 
 use std::path::PathBuf;
 
+use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
 use axum::routing::{get, post};
 use axum::Router;
 
 use crate::state::AppState;
+use access::AccessLayer;
+use guard::GuardLayer;
 use observe::ObserveLayer;
 
+pub use body::ResponseBudget;
 pub use error::AppError;
 pub use ops::metrics_response as ops_metrics;
 
-/// Every route of the API; `www` is served at `/` when given (the demo page).
+/// Every route of the API; with `www`, the demo page and the SDK files it imports.
+///
+/// Around every route, outermost first: CORS and metrics (`observe`), the access check
+/// (`access`: an anonymous caller learns nothing, not even a limit), the request head's limits
+/// (`guard`). Requests no route matches and methods a route does
+/// not have are answered in JSON too.
 pub fn app(state: AppState, www: Option<PathBuf>) -> Router {
-    let api = Router::new()
-        .route(
-            "/internal/v1/evaluation/snapshot/namespace/{namespace}",
-            get(snapshot::flipt_v1),
-        )
-        .route(
-            "/client/v2/environments/{environment}/namespaces/{namespace}/snapshot",
-            get(snapshot::flipt_v2),
-        )
-        .route(
-            "/api/v1/snapshots/{namespace}/{digest}",
-            get(snapshot::immutable),
-        )
-        .route(
-            "/client/v2/environments/{environment}/namespaces/{namespace}/stream",
-            get(stream::stream),
-        )
-        .route("/evaluate/v1/variant", post(evaluate::variant))
-        .route("/evaluate/v1/boolean", post(evaluate::boolean))
-        .route("/evaluate/v1/batch", post(evaluate::batch))
-        .route("/ofrep/v1/evaluate/flags/{key}", post(ofrep::single))
-        .route("/ofrep/v1/evaluate/flags", post(ofrep::bulk))
-        .route("/api/v1/namespaces/{namespace}/status", get(ops::status))
-        .route("/health", get(ops::health))
-        .route("/ready", get(ops::ready))
-        .route("/metrics", get(ops::metrics));
-    let api = match www {
-        Some(dir) => api.fallback_service(tower_http::services::ServeDir::new(dir)),
-        None => api,
-    };
-    api.layer(ObserveLayer::new(state.clone()))
+    let mut api = Router::new()
+        .route(routes::SNAPSHOT_V1, get(snapshot::flipt_v1))
+        .route(routes::SNAPSHOT_V2, get(snapshot::flipt_v2))
+        .route(routes::SNAPSHOT_IMMUTABLE, get(snapshot::immutable))
+        .route(routes::STREAM, get(stream::stream))
+        .route(routes::EVALUATE_VARIANT, post(evaluate::variant))
+        .route(routes::EVALUATE_BOOLEAN, post(evaluate::boolean))
+        .route(routes::EVALUATE_BATCH, post(evaluate::batch))
+        .route(routes::OFREP_SINGLE, post(ofrep::single))
+        .route(routes::OFREP_BULK, post(ofrep::bulk))
+        .route(routes::STATUS, get(ops::status))
+        .route(routes::HEALTH, get(ops::health))
+        .route(routes::READY, get(ops::ready))
+        .route(routes::METRICS, get(ops::metrics));
+    if let Some(dir) = www {
+        let files = www::Files::new(dir);
+        for path in routes::WWW {
+            api = api.route(path, get(www::serve).with_state(files.clone()));
+        }
+    }
+    api.fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(GuardLayer::new(state.clone()))
+        .layer(AccessLayer::new(state.clone()))
+        .layer(ObserveLayer::new(state.clone()))
         .with_state(state)
+}
+
+/// Any path no route serves.
+async fn no_route(request: Request) -> AppError {
+    AppError::NotFound(format!(
+        "no route for {} {}",
+        request.method(),
+        request.uri().path()
+    ))
+}
+
+/// A route asked with a method it does not have (the router adds `Allow`).
+async fn wrong_method(request: Request) -> AppError {
+    AppError::MethodNotAllowed(format!(
+        "{} is not allowed on {}",
+        request.method(),
+        request.uri().path()
+    ))
 }
 
 /// `X-Vexil-Revision`, on every snapshot and evaluation response.

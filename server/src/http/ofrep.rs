@@ -4,66 +4,22 @@
 //! The namespace comes from `X-Flipt-Namespace` (default `default`). `value` is the variant key
 //! of a variant flag or the boolean of a boolean flag; the attachment travels in `metadata`.
 
-use std::collections::HashMap;
-
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use vexil_eval::model::FlagKind;
 use vexil_eval::{Evaluation, Index, Reason, Request as EvalRequest};
 
-use super::evaluate::{check_limits, json_response, parse_json, read_body};
+use super::access::{header_namespace, Scope};
+use super::body::read_body;
+use super::evaluate::json_response;
 use super::negotiate::etag_matches;
+use super::parse::{self, OfrepContext};
 use super::snapshot::current_revision;
 use super::{AppError, REVISION_HEADER};
 use crate::state::AppState;
-
-#[derive(Deserialize, Default)]
-struct OfrepRequest {
-    #[serde(default)]
-    context: Map<String, Value>,
-}
-
-/// The evaluation context, flattened to the string pairs Flipt evaluates.
-struct FlatContext {
-    targeting_key: String,
-    pairs: HashMap<String, String>,
-}
-
-impl FlatContext {
-    fn from(context: Map<String, Value>) -> FlatContext {
-        let mut targeting_key = String::new();
-        let mut pairs = HashMap::with_capacity(context.len());
-        for (key, value) in context {
-            let text = match value {
-                Value::String(text) => text,
-                Value::Null => continue,
-                // Numbers and booleans as their JSON text, which is how Flipt's constraints read them.
-                other => other.to_string(),
-            };
-            if key == "targetingKey" {
-                targeting_key = text;
-            } else {
-                pairs.insert(key, text);
-            }
-        }
-        FlatContext {
-            targeting_key,
-            pairs,
-        }
-    }
-}
-
-fn namespace(headers: &HeaderMap) -> &str {
-    headers
-        .get("x-flipt-namespace")
-        .and_then(|value| value.to_str().ok())
-        .filter(|namespace| !namespace.is_empty())
-        .unwrap_or("default")
-}
 
 /// An OFREP error body: `{key, errorCode, errorDetails}`.
 fn ofrep_error(status: StatusCode, key: &str, code: &str, details: &str) -> Response {
@@ -114,7 +70,7 @@ fn resolution(key: &str, evaluation: &Evaluation<'_>) -> Value {
     }
 }
 
-fn evaluate(index: &Index, key: &str, context: &FlatContext) -> Option<Value> {
+fn evaluate(index: &Index, key: &str, context: &OfrepContext) -> Option<Value> {
     let request = EvalRequest::new(key, &context.targeting_key, &context.pairs);
     index
         .evaluate(&request)
@@ -130,19 +86,33 @@ pub async fn single(
 ) -> Response {
     resolve_single(state, &key, request)
         .await
-        .unwrap_or_else(|error| ofrep_failure(Some(&key), error))
+        .unwrap_or_else(|error| failure(Some(&key), error))
+}
+
+/// The body's context, within the limits; the namespace, from `X-Flipt-Namespace`.
+async fn read_request(
+    state: &AppState,
+    request: Request,
+) -> Result<(HeaderMap, OfrepContext, String), AppError> {
+    let _permit = state.evaluation_permit()?;
+    let (parts, body) = request.into_parts();
+    let namespace = header_namespace(&parts.headers)?.to_owned();
+    let bytes = read_body(body, state).await?;
+    let scope = Scope::of_parts(state, &parts);
+    let context = parse::ofrep_request(&bytes, &state.limits, &scope)?;
+    Ok((parts.headers, context, namespace))
 }
 
 /// `POST /ofrep/v1/evaluate/flags`: every flag of the namespace, with an ETag.
 pub async fn bulk(State(state): State<AppState>, request: Request) -> Response {
     resolve_bulk(state, request)
         .await
-        .unwrap_or_else(|error| ofrep_failure(None, error))
+        .unwrap_or_else(|error| failure(None, error))
 }
 
 /// An error in OFREP's shape, which OFREP providers read; 401 and 403 keep Vexil's shape, as
 /// providers act on the status alone.
-fn ofrep_failure(key: Option<&str>, error: AppError) -> Response {
+pub(super) fn failure(key: Option<&str>, error: AppError) -> Response {
     let code = match &error {
         AppError::Unauthenticated(_) | AppError::Forbidden(_) => return error.into_response(),
         AppError::NotFound(_) => "FLAG_NOT_FOUND",
@@ -161,13 +131,12 @@ async fn resolve_single(
     key: &str,
     request: Request,
 ) -> Result<Response, AppError> {
-    let (headers, bytes) = read_body(request, &state).await?;
-    let body: OfrepRequest = parse_json(&bytes)?;
-    let context = FlatContext::from(body.context);
-    let pairs = context.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-    if let Err(AppError::BadRequest(message)) =
-        check_limits(&state.limits, key, &context.targeting_key, pairs)
-    {
+    let (headers, context, namespace) = read_request(&state, request).await?;
+    if key.len() > state.limits.max_key_bytes {
+        let message = format!(
+            "flagKey is longer than {} bytes",
+            state.limits.max_key_bytes
+        );
         return Ok(ofrep_error(
             StatusCode::BAD_REQUEST,
             key,
@@ -184,12 +153,11 @@ async fn resolve_single(
             details,
         ));
     }
-    let namespace = namespace(&headers).to_owned();
-    let revision = current_revision(&state, &namespace, &headers)?;
+    let revision = current_revision(&state, &namespace)?;
     match evaluate(&revision.index, key, &context) {
         Some(value) => json_response(
+            &state,
             &headers,
-            &state.limits,
             revision.digest_header.clone(),
             &value,
             256,
@@ -204,22 +172,12 @@ async fn resolve_single(
 }
 
 async fn resolve_bulk(state: AppState, request: Request) -> Result<Response, AppError> {
-    let (headers, bytes) = read_body(request, &state).await?;
-    let body: OfrepRequest = parse_json(&bytes)?;
-    let context = FlatContext::from(body.context);
-    let pairs = context.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-    if let Err(AppError::BadRequest(message)) =
-        check_limits(&state.limits, "bulk", &context.targeting_key, pairs)
-    {
-        let body = json!({ "errorCode": "INVALID_CONTEXT", "errorDetails": message });
-        return Ok((StatusCode::BAD_REQUEST, Json(body)).into_response());
-    }
+    let (headers, context, namespace) = read_request(&state, request).await?;
     if context.targeting_key.is_empty() {
         let body = json!({ "errorCode": "TARGETING_KEY_MISSING", "errorDetails": "the context needs a targetingKey" });
         return Ok((StatusCode::BAD_REQUEST, Json(body)).into_response());
     }
-    let namespace = namespace(&headers).to_owned();
-    let revision = current_revision(&state, &namespace, &headers)?;
+    let revision = current_revision(&state, &namespace)?;
     // The answers depend on the context too, so the ETag names revision and context together.
     let etag = format!("\"{}-{:08x}\"", revision.digest, context_hash(&context));
     if headers
@@ -244,8 +202,8 @@ async fn resolve_bulk(state: AppState, request: Request) -> Result<Response, App
         .filter_map(|(key, _, _)| evaluate(&revision.index, key, &context))
         .collect();
     let mut response = json_response(
+        &state,
         &headers,
-        &state.limits,
         revision.digest_header.clone(),
         &json!({ "flags": flags }),
         64 + flags.len() * 160,
@@ -257,7 +215,7 @@ async fn resolve_bulk(state: AppState, request: Request) -> Result<Response, App
 }
 
 /// A stable hash of the context, order-independent: CRC-32 over the sorted pairs.
-fn context_hash(context: &FlatContext) -> u32 {
+fn context_hash(context: &OfrepContext) -> u32 {
     let mut pairs: Vec<(&String, &String)> = context.pairs.iter().collect();
     pairs.sort();
     let mut hasher = crc32fast::Hasher::new();

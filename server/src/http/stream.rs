@@ -41,7 +41,7 @@ pub async fn stream(
     // Subscribe before reading the catalog: a reload in between then still wakes this stream
     // (a subscription made after it would count it as seen, and the client would stay stale).
     let changes = state.changes.subscribe();
-    let revision = current_revision(&state, &namespace, &headers)?;
+    let revision = current_revision(&state, &namespace)?;
     let format = if headers
         .get(header::ACCEPT)
         .and_then(|value| value.to_str().ok())

@@ -1,0 +1,167 @@
+//! The one access check: with tokens on, every request passes it before any handler runs, so
+//! no route reveals anything (which environments or namespaces exist, how big a body is)
+//! to a caller it would refuse.
+//!
+//! What a route needs comes from [`routes::ROUTES`]; a matched route missing from that table is
+//! treated as admin-only, so forgetting to list one fails closed. Requests that match no route
+//! still need a valid token before they learn that nothing is there. Routes whose namespaces
+//! are in the body (evaluation) get a [`Grant`], which the handler checks each namespace with
+//! as the body is parsed.
+
+use std::convert::Infallible;
+use std::task::{Context, Poll};
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use futures_util::future::{ready, Either, Ready};
+use percent_encoding::percent_decode_str;
+use tower::{Layer, Service};
+
+use super::routes::{self, Access};
+use super::AppError;
+use crate::auth::Need;
+use crate::metrics::Rejection;
+use crate::state::AppState;
+
+/// The namespace OFREP requests name in `X-Flipt-Namespace`; `default` without it. A value that
+/// is not text is refused rather than read as `default`.
+pub fn header_namespace(headers: &HeaderMap) -> Result<&str, AppError> {
+    match headers.get("x-flipt-namespace").map(|value| value.to_str()) {
+        None => Ok("default"),
+        Some(Ok("")) => Ok("default"),
+        Some(Ok(namespace)) => Ok(namespace),
+        Some(Err(_)) => Err(AppError::BadRequest(
+            "X-Flipt-Namespace is not visible ASCII text".into(),
+        )),
+    }
+}
+
+/// The token a request to a body-namespaced route showed (its place in the tokens file).
+#[derive(Clone, Copy, Debug)]
+pub struct Grant(usize);
+
+/// What a handler checks the namespaces of a body with.
+pub struct Scope<'a> {
+    state: &'a AppState,
+    grant: Option<Grant>,
+}
+
+impl<'a> Scope<'a> {
+    /// The caller's scope; with tokens on, the access layer must have granted the request.
+    pub fn of_parts(state: &'a AppState, parts: &Parts) -> Scope<'a> {
+        Scope {
+            state,
+            grant: parts.extensions.get::<Grant>().copied(),
+        }
+    }
+
+    /// Everything allowed (a state without tokens); for unit tests.
+    #[cfg(test)]
+    pub fn for_tests(state: &'a AppState) -> Scope<'a> {
+        Scope { state, grant: None }
+    }
+
+    /// Allows the namespace, or refuses it with 403 (401 if no token was shown at all).
+    pub fn check(&self, namespace: &str) -> Result<(), AppError> {
+        let Some(auth) = &self.state.auth else {
+            return Ok(());
+        };
+        let token = self
+            .grant
+            .and_then(|Grant(index)| auth.token(index))
+            .ok_or_else(|| AppError::Unauthenticated("missing bearer token".into()))?;
+        token.allows(Need::Namespace(namespace))
+    }
+}
+
+/// Adds [`AccessCheck`] around a service.
+#[derive(Clone)]
+pub struct AccessLayer {
+    state: AppState,
+}
+
+impl AccessLayer {
+    pub fn new(state: AppState) -> AccessLayer {
+        AccessLayer { state }
+    }
+}
+
+impl<S> Layer<S> for AccessLayer {
+    type Service = AccessCheck<S>;
+
+    fn layer(&self, inner: S) -> AccessCheck<S> {
+        AccessCheck {
+            inner,
+            state: self.state.clone(),
+        }
+    }
+}
+
+/// Lets a request through to `inner`, or answers 400, 401 or 403 itself.
+#[derive(Clone)]
+pub struct AccessCheck<S> {
+    inner: S,
+    state: AppState,
+}
+
+impl<S> Service<Request> for AccessCheck<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<S::Future, Ready<Result<Response, Infallible>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        match admit(&self.state, &mut request) {
+            Ok(()) => Either::Left(self.inner.call(request)),
+            Err(error) => {
+                self.state.metrics.record_rejection(Rejection::Auth);
+                Either::Right(ready(Ok(error.into_response())))
+            }
+        }
+    }
+}
+
+fn admit(state: &AppState, request: &mut Request) -> Result<(), AppError> {
+    let Some(auth) = &state.auth else {
+        return Ok(());
+    };
+    let pattern = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|matched| matched.as_str());
+    // No route (`None`): any valid token may learn that. A route missing from the table
+    // fails closed, as admin-only.
+    let access =
+        pattern.map(|pattern| routes::find(pattern).map_or(Access::Admin, |route| route.access));
+    if access == Some(Access::Open) {
+        return Ok(());
+    }
+    let (index, token) = auth.authenticate(request.headers())?;
+    match (access, pattern) {
+        (Some(Access::PathNamespace), Some(pattern)) => {
+            let raw = routes::segment(pattern, request.uri().path(), "namespace").unwrap_or("");
+            // Decoded as the router decodes path parameters, so both read the same namespace.
+            let namespace = percent_decode_str(raw)
+                .decode_utf8()
+                .map_err(|_| AppError::BadRequest("the namespace is not UTF-8".into()))?;
+            token.allows(Need::Namespace(&namespace))
+        }
+        (Some(Access::HeaderNamespace), _) => {
+            token.allows(Need::Namespace(header_namespace(request.headers())?))
+        }
+        (Some(Access::BodyNamespaces), _) => {
+            request.extensions_mut().insert(Grant(index));
+            Ok(())
+        }
+        (Some(Access::Admin), _) => token.allows(Need::Admin),
+        (Some(Access::Open | Access::PathNamespace), _) | (None, _) => Ok(()),
+    }
+}

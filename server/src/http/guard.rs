@@ -1,0 +1,124 @@
+//! Limits on the request head, checked before the handler runs: the target's length, the number
+//! and size of headers, and a declared body larger than the limit when the client waits for
+//! `100 Continue` (refused before hyper would send it). Hyper's own limits are set above these (see `listener`),
+//! so these are what clients meet, with a JSON body.
+
+use std::convert::Infallible;
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use futures_util::future::{ready, Either, Ready};
+use tower::{Layer, Service};
+
+use super::{ofrep, AppError};
+use crate::metrics::Rejection;
+use crate::state::{AppState, Limits};
+
+/// Adds [`HeadGuard`] around a service.
+#[derive(Clone)]
+pub struct GuardLayer {
+    state: AppState,
+}
+
+impl GuardLayer {
+    pub fn new(state: AppState) -> GuardLayer {
+        GuardLayer { state }
+    }
+}
+
+impl<S> Layer<S> for GuardLayer {
+    type Service = HeadGuard<S>;
+
+    fn layer(&self, inner: S) -> HeadGuard<S> {
+        HeadGuard {
+            inner,
+            state: self.state.clone(),
+        }
+    }
+}
+
+/// Lets a request with a head within the limits through to `inner`.
+#[derive(Clone)]
+pub struct HeadGuard<S> {
+    inner: S,
+    state: AppState,
+}
+
+impl<S> Service<Request> for HeadGuard<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<S::Future, Ready<Result<Response, Infallible>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        match check_head(&self.state.limits, &request) {
+            Ok(()) => Either::Left(self.inner.call(request)),
+            Err(error) => {
+                self.state.metrics.record_rejection(Rejection::Limit);
+                // OFREP clients read OFREP's error shape.
+                let response = if request.uri().path().starts_with("/ofrep/") {
+                    ofrep::failure(None, error)
+                } else {
+                    error.into_response()
+                };
+                Either::Right(ready(Ok(response)))
+            }
+        }
+    }
+}
+
+/// The head's target, headers and declared body length against the limits.
+pub fn check_head(limits: &Limits, request: &Request) -> Result<(), AppError> {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |target| target.as_str().len());
+    if target > limits.max_uri_bytes {
+        return Err(AppError::UriTooLong(format!(
+            "the request target is longer than {} bytes",
+            limits.max_uri_bytes
+        )));
+    }
+    let headers = request.headers();
+    if headers.len() > limits.max_headers {
+        return Err(AppError::HeadersTooLarge(format!(
+            "the request has more than {} headers",
+            limits.max_headers
+        )));
+    }
+    let header_bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if header_bytes > limits.max_header_bytes {
+        return Err(AppError::HeadersTooLarge(format!(
+            "the request headers are larger than {} bytes",
+            limits.max_header_bytes
+        )));
+    }
+    // A client that asks `Expect: 100-continue` waits to be told to send: tell it no at once.
+    // Others are already sending, and are refused once the limit is read (`body::read_body`):
+    // closing before reading would break their pipe before they read the answer.
+    let expects_continue = headers
+        .get(header::EXPECT)
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if expects_continue && declared.is_some_and(|length| length > limits.max_body_bytes as u64) {
+        return Err(AppError::TooLarge(format!(
+            "request body is larger than {} bytes",
+            limits.max_body_bytes
+        )));
+    }
+    Ok(())
+}
