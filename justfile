@@ -59,6 +59,9 @@ test-node: build setup-node wasm
 wasm: setup-rust setup-wasm
     cargo build -p vexil-wasm --target wasm32-unknown-unknown --profile wasm-release
     {{wasm_bindgen}} --target web --out-dir www/pkg --remove-name-section --remove-producers-section {{wasm_out}}
+    @# The SDK re-instantiates the module after a trap; the glue has no way to, so one is added.
+    @grep -qx 'let wasmModule, wasmInstance, wasm;' www/pkg/vexil_wasm.js || { echo "wasm-bindgen's glue changed: check crates/vexil-wasm/reinstantiate.js" >&2; exit 1; }
+    cat crates/vexil-wasm/reinstantiate.js >> www/pkg/vexil_wasm.js
     {{wasm_opt}} -Oz www/pkg/vexil_wasm_bg.wasm -o www/pkg/vexil_wasm_bg.wasm
     @echo "www/pkg/vexil_wasm_bg.wasm: $(wc -c < www/pkg/vexil_wasm_bg.wasm) B, $(gzip -9c www/pkg/vexil_wasm_bg.wasm | wc -c) B gzip"
 

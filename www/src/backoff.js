@@ -1,5 +1,5 @@
-// Retry delays: exponential with "full jitter", so many clients cut off by the same outage do not
-// come back in lockstep.
+// Retry delays: exponential with "equal jitter" (half the delay fixed, half random), so many
+// clients cut off by the same outage do not come back in lockstep.
 
 /** The delay before retry number `attempt` (1, 2, ...): random in [cap/2, cap], cap doubling. */
 export function backoffDelay(attempt, { initialMs, maxMs }, random = Math.random) {

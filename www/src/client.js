@@ -11,7 +11,8 @@ import { backoffDelay, sleep } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { Engine, ensureEngine } from './engine.js';
 import { VexilError } from './errors.js';
-import { readServerSentEvents } from './sse.js';
+import { DEFAULT_MAX_SNAPSHOT_BYTES } from './fast-engine.js';
+import { DEFAULT_STREAM_LIMITS, readServerSentEvents } from './sse.js';
 import { closedError, endpoints, fetchSnapshot, openStream } from './transport.js';
 
 const DEFAULTS = {
@@ -21,15 +22,21 @@ const DEFAULTS = {
   backoff: { initialMs: 1_000, maxMs: 30_000 },
   // The server sends a keep-alive every 15 s: three missed ones mean the connection is dead.
   streamIdleTimeoutMs: 45_000,
+  // How long `Client.start` waits for the first snapshot.
+  timeoutMs: 10_000,
+  maxSnapshotBytes: DEFAULT_MAX_SNAPSHOT_BYTES,
+  maxStreamLineLength: DEFAULT_STREAM_LIMITS.maxLineLength,
+  maxStreamEventLength: DEFAULT_STREAM_LIMITS.maxEventLength,
 };
 
-// Stream statuses that mean "this server has no push stream": poll instead, for good.
-const NO_STREAM_STATUSES = new Set([404, 405, 501]);
+// Stream statuses that mean "this server has no push stream": poll instead, for good. A 404 is
+// not one of them: a namespace may be missing for a moment, and the stream is tried again.
+const NO_STREAM_STATUSES = new Set([405, 501]);
 
 const CONSTRUCTING = Symbol('Client.start');
 
 export class Client {
-  #engine = new Engine();
+  #engine;
   #options;
   #urls;
   #fetch;
@@ -38,6 +45,7 @@ export class Client {
   #closer = new AbortController();
   #etag = null;
   #flags = new Map();
+  #expectedNamespace;
   #healthy = true;
   // Refreshes run one at a time; calls made while one waits to start share it.
   #running = Promise.resolve();
@@ -45,8 +53,9 @@ export class Client {
 
   /**
    * Starts a client. Resolves once a snapshot is loaded: the `seed` at once (syncing follows in
-   * the background), else the first one fetched from `url` (rejects if that fails). Without
-   * `url`, the client answers from the seed alone and never syncs.
+   * the background), else the first one fetched from `url` (rejects if that fails, or takes
+   * longer than `timeoutMs`: a `TIMEOUT` VexilError). Without `url`, the client answers from the
+   * seed alone and never syncs.
    */
   static async start(options = {}) {
     await ensureEngine();
@@ -59,6 +68,9 @@ export class Client {
     if (token !== CONSTRUCTING) throw new TypeError('use `await Client.start(options)` to make a Client');
     this.#options = { ...DEFAULTS, ...options, backoff: { ...DEFAULTS.backoff, ...options.backoff } };
     const { url, namespace, token: bearer, headers, fetch } = this.#options;
+    this.#engine = new Engine({ maxBytes: this.#options.maxSnapshotBytes });
+    // A client of a server, or told its namespace, refuses snapshots of any other namespace.
+    this.#expectedNamespace = url || options.namespace !== undefined ? namespace : undefined;
     if (!url && options.seed === undefined) throw new TypeError('Client.start needs a `url`, a `seed`, or both');
     this.#urls = url ? endpoints(url, namespace) : null;
     this.#fetch = fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -70,11 +82,18 @@ export class Client {
     if (seed !== undefined) this.#load(seedData(seed), null);
     if (!this.#urls) return;
     if (seed === undefined) {
+      const { timeoutMs } = this.#options;
+      let timer;
+      const timedOut = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new VexilError('TIMEOUT', `no snapshot from ${this.#urls.snapshot} within ${timeoutMs} ms`)), timeoutMs);
+      });
       try {
-        await this.refresh();
+        await Promise.race([this.refresh(), timedOut]);
       } catch (error) {
         this.close();
         throw error;
+      } finally {
+        clearTimeout(timer);
       }
     }
     this.#syncForever(seed !== undefined).catch((error) => this.#reportError(error));
@@ -183,6 +202,7 @@ export class Client {
         etag: this.#etag,
         headers: this.#headers,
         signal: this.#closer.signal,
+        maxBytes: this.#options.maxSnapshotBytes,
       });
       const changed = result.notModified ? false : this.#load(result.bytes, result.etag);
       this.#markHealthy();
@@ -198,7 +218,7 @@ export class Client {
     const previousDigest = this.#engine.digest || null;
     let loaded;
     try {
-      loaded = this.#engine.load(data);
+      loaded = this.#engine.load(data, { namespace: this.#expectedNamespace });
     } catch (error) {
       throw new VexilError('BAD_SNAPSHOT', `snapshot not loaded (the previous one stays): ${error.message}`, { cause: error });
     }
@@ -232,10 +252,11 @@ export class Client {
     if (syncFirst && !useStream) await this.refresh().catch(() => {});
     while (!signal.aborted) {
       if (useStream) {
+        let connectedAt = null;
         try {
           // A seeded client learns of a newer revision from the stream's first event.
           await this.#followStream(() => {
-            failures = 0;
+            connectedAt = Date.now();
           });
         } catch (error) {
           if (signal.aborted) return;
@@ -243,6 +264,9 @@ export class Client {
           this.#reportError(error);
         }
         if (signal.aborted) return;
+        // A stream that stayed up a while was healthy; one that ends at once (a proxy that cuts
+        // it, a server that answers and closes) counts as a failure, so retries back off.
+        if (connectedAt !== null && Date.now() - connectedAt >= backoff.maxMs) failures = 0;
         // The stream is down (or ended): poll after a backoff, then try the stream again.
         failures++;
         await sleep(backoffDelay(failures, backoff), signal);
@@ -281,7 +305,8 @@ export class Client {
       });
       onConnected();
       this.#markHealthy();
-      for await (const event of readServerSentEvents(response.body)) {
+      const limits = { maxLineLength: this.#options.maxStreamLineLength, maxEventLength: this.#options.maxStreamEventLength };
+      for await (const event of readServerSentEvents(response.body, limits)) {
         resetIdleTimer();
         const etag = event.data === undefined ? null : announcedEtag(event);
         if (etag && etag !== this.#etag) this.refresh().catch(() => {});

@@ -2,8 +2,8 @@
 
 export class VexilError extends Error {
   /**
-   * @param {string} code FLAG_NOT_FOUND, TYPE_MISMATCH, NOT_READY, HTTP, NETWORK, BAD_SNAPSHOT,
-   *   STREAM, CLOSED
+   * @param {string} code FLAG_NOT_FOUND, TYPE_MISMATCH, EVALUATION, HTTP, NETWORK, TIMEOUT,
+   *   TOO_LARGE, BAD_SNAPSHOT, STREAM, CLOSED
    */
   constructor(code, message, options) {
     super(message, options);

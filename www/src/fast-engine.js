@@ -9,8 +9,16 @@
 // from integers it reads back. Anything the numeric path does not answer (an unknown flag, the
 // other type, a non-string entity id, no snapshot) goes through the engine's string methods, which
 // answer or throw exactly as before.
+//
+// A trap (a `WebAssembly.RuntimeError`: the engine ran out of memory, or a bug) leaves the wasm
+// instance unusable for every engine in it. So any call that traps re-instantiates the module
+// (a new `WebAssembly.Instance` with fresh memory) and every live engine reloads its last good
+// snapshot into it; the call that trapped throws, the next ones answer.
 
-import { Engine as WasmEngine } from '../pkg/vexil_wasm.js';
+import { Engine as WasmEngine, reinstantiate } from '../pkg/vexil_wasm.js';
+
+/** The largest snapshot `load` passes to wasm, by default (64 MiB, as the engine inflates to). */
+export const DEFAULT_MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024;
 
 const VARIANT = 'VARIANT_FLAG_TYPE';
 const NO_VARIANT = { key: '', attachment: '' };
@@ -33,9 +41,19 @@ function refreshViews() {
   words = new Int32Array(memory.buffer);
 }
 
+// Every engine of this realm, so a restart can move them all to the new instance: weakly held
+// where the runtime has `WeakRef` (workerd has not; there, as wasm-bindgen's own objects, an
+// engine lives until `free()`).
+const engines = new Set();
+const holdWeakly = typeof WeakRef === 'function';
+
 /** One namespace's snapshot, compiled; evaluations are synchronous. */
 export class Engine {
   #wasm = new WasmEngine();
+  #maxBytes;
+  // What the loaded snapshot was loaded from, to load it again into a new instance.
+  #lastGood = null;
+  #ref = holdWeakly ? new WeakRef(this) : { deref: () => this };
   // Per revision: flag key → described flag; null until a load (or without memory).
   #flags = null;
   #reasons = [];
@@ -47,15 +65,51 @@ export class Engine {
   // re-enters, and must not overwrite it.
   #busy = false;
 
-  /** JSON text, or bytes that are JSON, gzip or zlib. Throws on bad input; the old one stays. */
-  load(data) {
-    const loaded = this.#wasm.load(data);
+  /** `maxBytes`: the largest snapshot `load` accepts, checked before any of it reaches wasm. */
+  constructor({ maxBytes = DEFAULT_MAX_SNAPSHOT_BYTES } = {}) {
+    this.#maxBytes = maxBytes;
+    engines.add(this.#ref);
+  }
+
+  /**
+   * JSON text, or bytes that are JSON, gzip or zlib. With `namespace`, a snapshot of another
+   * namespace is refused. Throws on bad input; the old one stays.
+   */
+  load(data, { namespace } = {}) {
+    const size = typeof data === 'string' ? data.length : data?.byteLength;
+    if (typeof size === 'number' && size > this.#maxBytes) {
+      throw new Error(`the snapshot is larger than ${this.#maxBytes} bytes (maxSnapshotBytes)`);
+    }
+    let loaded;
+    try {
+      loaded = this.#wasm.load(data, namespace);
+    } catch (error) {
+      throw recovered(error);
+    }
+    this.#lastGood = data;
     this.#describe();
     return loaded;
   }
 
   /** `{flagKey, match, reason, variantKey, variantAttachment, segmentKeys}`. */
   evaluateVariant(flagKey, entityId, context) {
+    try {
+      return this.#variant(flagKey, entityId, context);
+    } catch (error) {
+      throw recovered(error);
+    }
+  }
+
+  /** `{flagKey, enabled, reason, segmentKeys}`. */
+  evaluateBoolean(flagKey, entityId, context) {
+    try {
+      return this.#boolean(flagKey, entityId, context);
+    } catch (error) {
+      throw recovered(error);
+    }
+  }
+
+  #variant(flagKey, entityId, context) {
     const flag = this.#flags?.get(flagKey);
     const code = flag?.variant === true ? this.#evaluate(flag, entityId, context) : -1;
     if (code < 0) return this.#wasm.evaluateVariant(flagKey, entityId, context);
@@ -72,8 +126,7 @@ export class Engine {
     };
   }
 
-  /** `{flagKey, enabled, reason, segmentKeys}`. */
-  evaluateBoolean(flagKey, entityId, context) {
+  #boolean(flagKey, entityId, context) {
     const flag = this.#flags?.get(flagKey);
     const code = flag?.variant === false ? this.#evaluate(flag, entityId, context) : -1;
     if (code < 0) return this.#wasm.evaluateBoolean(flagKey, entityId, context);
@@ -94,7 +147,13 @@ export class Engine {
     const flags = this.#flags;
     const inner = field(requests, 'requests');
     const list = Array.isArray(inner) ? inner : requests;
-    if (flags === null || !Array.isArray(list)) return this.#wasm.evaluateBatch(requests);
+    if (flags === null || !Array.isArray(list)) {
+      try {
+        return this.#wasm.evaluateBatch(requests);
+      } catch (error) {
+        throw recovered(error);
+      }
+    }
     const namespace = this.#wasm.namespace;
     const responses = [];
     for (let position = 0; position < list.length; position++) {
@@ -123,7 +182,11 @@ export class Engine {
 
   /** `[{key, type, enabled}]` in snapshot order. */
   listFlags() {
-    return this.#wasm.listFlags();
+    try {
+      return this.#wasm.listFlags();
+    } catch (error) {
+      throw recovered(error);
+    }
   }
 
   get digest() {
@@ -137,7 +200,42 @@ export class Engine {
   /** Releases the wasm memory of this engine. */
   free() {
     this.#flags = null;
+    this.#lastGood = null;
+    engines.delete(this.#ref);
     this.#wasm.free();
+  }
+
+  /**
+   * Moves every engine of this realm to a new wasm instance, each with its last good snapshot.
+   * Old wasm objects are detached without being freed: their pointers mean nothing in the new
+   * instance, and freeing them there would corrupt it.
+   */
+  static restart() {
+    for (const ref of engines) {
+      const engine = ref.deref();
+      if (engine === undefined) engines.delete(ref);
+      else engine.#detach();
+    }
+    memory = reinstantiate().memory;
+    refreshViews();
+    for (const ref of engines) ref.deref()?.#reattach();
+  }
+
+  #detach() {
+    this.#flags = null;
+    this.#wasm.__destroy_into_raw();
+  }
+
+  #reattach() {
+    this.#wasm = new WasmEngine();
+    if (this.#lastGood === null) return;
+    try {
+      this.#wasm.load(this.#lastGood);
+      this.#describe();
+    } catch {
+      // Loaded once already: it cannot fail but by a trap, and then it stays empty.
+      this.#lastGood = null;
+    }
   }
 
   /** Caches the loaded snapshot's strings and the scratch layout. */
@@ -271,4 +369,14 @@ function errorItem(flagKey, namespaceKey) {
     type: 'ERROR_EVALUATION_RESPONSE_TYPE',
     errorResponse: { flagKey, namespaceKey, reason: 'NOT_FOUND_ERROR_EVALUATION_REASON' },
   };
+}
+
+/**
+ * The error to throw for `error`: a trap restarts the engines first (so the next call answers),
+ * and says so; any other error is itself.
+ */
+function recovered(error) {
+  if (!(error instanceof WebAssembly.RuntimeError)) return error;
+  Engine.restart();
+  return new Error(`the wasm engine trapped (${error.message}) and was restarted with the last good snapshot`, { cause: error });
 }

@@ -21,10 +21,12 @@ export function etagValue(header) {
 
 /**
  * Fetches the snapshot. Resolves `{notModified: true}` on 304, else `{bytes, etag}`; throws a
- * VexilError (`NETWORK` or `HTTP`) otherwise. `fetch` undoes gzip/deflate itself; should a
- * runtime hand back compressed bytes anyway, the engine inflates them.
+ * VexilError (`NETWORK`, `HTTP` or `TOO_LARGE`) otherwise. `fetch` undoes gzip/deflate itself;
+ * should a runtime hand back compressed bytes anyway, the engine inflates them. The body is
+ * read chunk by chunk and given up once it passes `maxBytes`, so a server that sends without
+ * end costs the limit, not the memory.
  */
-export async function fetchSnapshot({ fetch, url, etag, headers, signal }) {
+export async function fetchSnapshot({ fetch, url, etag, headers, signal, maxBytes }) {
   const requestHeaders = { accept: 'application/json', ...headers };
   if (etag) requestHeaders['if-none-match'] = `"${etag}"`;
   let response;
@@ -44,12 +46,51 @@ export async function fetchSnapshot({ fetch, url, etag, headers, signal }) {
   }
   let bytes;
   try {
-    bytes = new Uint8Array(await response.arrayBuffer());
+    bytes = await readBounded(response, maxBytes, url);
   } catch (error) {
+    if (error instanceof VexilError) throw error;
     if (signal?.aborted) throw closedError();
     throw new VexilError('NETWORK', `snapshot body from ${url} broke off: ${error.message}`, { cause: error });
   }
   return { bytes, etag: etagValue(response.headers.get('etag')) };
+}
+
+/** The whole body, or a `TOO_LARGE` VexilError once it passes `maxBytes` (then cancelled). */
+async function readBounded(response, maxBytes, url) {
+  const tooLarge = () => new VexilError('TOO_LARGE', `snapshot from ${url} is larger than ${maxBytes} bytes (maxSnapshotBytes)`);
+  // Content-Length counts the encoded bytes; the decoded ones are counted as they come.
+  const declared = Number(response.headers.get('content-length'));
+  const encoded = response.headers.get('content-encoding');
+  if (!encoded && Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel?.();
+    throw tooLarge();
+  }
+  if (!response.body) return new Uint8Array(await response.arrayBuffer());
+  const reader = response.body.getReader();
+  const chunks = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
 }
 
 /**

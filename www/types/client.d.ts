@@ -79,6 +79,14 @@ export interface ClientOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   /** A stream silent this long is reconnected (default 45 000: three keep-alives). */
   streamIdleTimeoutMs?: number;
+  /** How long `Client.start` waits for the first snapshot (default 10 000); then `TIMEOUT`. */
+  timeoutMs?: number;
+  /** The largest snapshot accepted, counted as it downloads (default 64 MiB); then `TOO_LARGE`. */
+  maxSnapshotBytes?: number;
+  /** The longest push-stream line (default 65 536 characters); a longer one ends the stream. */
+  maxStreamLineLength?: number;
+  /** The largest push-stream event (default 1 MiB of characters). */
+  maxStreamEventLength?: number;
   /** Default `globalThis.fetch`. */
   fetch?: (input: string, init?: RequestInit) => Promise<Response>;
 }
@@ -89,6 +97,8 @@ export type VexilErrorCode =
   | 'EVALUATION'
   | 'NETWORK'
   | 'HTTP'
+  | 'TIMEOUT'
+  | 'TOO_LARGE'
   | 'BAD_SNAPSHOT'
   | 'STREAM'
   | 'CLOSED';

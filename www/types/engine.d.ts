@@ -4,9 +4,14 @@ import type { BatchRequest, BatchResponse, BooleanEvaluation, Context, FlagInfo,
 
 /** One namespace's snapshot, compiled; evaluations are synchronous. */
 export declare class Engine {
-  constructor();
-  /** JSON text, or bytes that are JSON, gzip or zlib. Throws on bad input; the old one stays. */
-  load(data: string | Uint8Array): { namespace: string; digest: string; flags: number };
+  /** `maxBytes`: the largest snapshot `load` accepts (default 64 MiB), checked before wasm. */
+  constructor(options?: { maxBytes?: number });
+  /**
+   * JSON text, or bytes that are JSON, gzip or zlib; with `namespace`, a snapshot of another
+   * namespace is refused. Throws on bad input; the old one stays. A trap in the wasm engine
+   * restarts it with the last good snapshot (the trapping call throws).
+   */
+  load(data: string | Uint8Array, options?: { namespace?: string }): { namespace: string; digest: string; flags: number };
   evaluateVariant(flagKey: string, entityId: string, context?: Context | null): VariantEvaluation;
   evaluateBoolean(flagKey: string, entityId: string, context?: Context | null): BooleanEvaluation;
   evaluateBatch(requests: BatchRequest[] | { requests: BatchRequest[] }): BatchResponse;

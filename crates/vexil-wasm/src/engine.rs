@@ -1,6 +1,6 @@
 //! The `Engine` class exported to JS.
 
-use js_sys::{Array, Reflect, Uint8Array};
+use js_sys::{Array, JsString, Reflect, Uint8Array};
 use vexil_eval::model::FlagKind;
 use vexil_eval::{read_snapshot_with_digest, EvalError, Index, Request};
 use wasm_bindgen::prelude::*;
@@ -59,12 +59,32 @@ impl Engine {
     }
 
     /// Loads a snapshot: JSON text (a string), or bytes (`Uint8Array`) that are JSON, gzip or
-    /// zlib. Returns `{namespace, digest, flags}` (`flags` is the number of flags). On any error
-    /// it throws and the previous snapshot stays loaded.
-    pub fn load(&mut self, data: &JsValue) -> Result<JsValue, JsError> {
-        let bytes = if let Some(text) = data.as_string() {
-            text.into_bytes()
+    /// zlib. With `expected_namespace`, a snapshot of another namespace is refused. Returns `{namespace,
+    /// digest, flags}` (`flags` is the number of flags). On any error it throws and the previous
+    /// snapshot stays loaded.
+    ///
+    /// Input over [`MAX_INFLATED_BYTES`] is refused before it is copied into wasm memory, so no
+    /// input can make the copy itself run the engine out of memory.
+    pub fn load(
+        &mut self,
+        data: &JsValue,
+        expected_namespace: Option<String>,
+    ) -> Result<JsValue, JsError> {
+        let too_large = || {
+            JsError::new(&format!(
+                "the snapshot is larger than {MAX_INFLATED_BYTES} bytes"
+            ))
+        };
+        let bytes = if let Some(text) = data.dyn_ref::<JsString>() {
+            // UTF-16 units: at most three UTF-8 bytes each, at least one.
+            if text.length() as usize > MAX_INFLATED_BYTES {
+                return Err(too_large());
+            }
+            String::from(text).into_bytes()
         } else if let Some(array) = data.dyn_ref::<Uint8Array>() {
+            if array.length() as usize > MAX_INFLATED_BYTES {
+                return Err(too_large());
+            }
             array.to_vec()
         } else {
             return Err(JsError::new(
@@ -73,8 +93,17 @@ impl Engine {
         };
         let json = snapshot_json(&bytes, MAX_INFLATED_BYTES)
             .map_err(|error| JsError::new(&error.to_string()))?;
+        if json.len() > MAX_INFLATED_BYTES {
+            return Err(too_large());
+        }
         let (namespace, digest) =
             read_snapshot_with_digest(&json).map_err(|error| JsError::new(&error.to_string()))?;
+        if let Some(expected) = expected_namespace.filter(|expected| *expected != namespace.key) {
+            return Err(JsError::new(&format!(
+                "the snapshot is of namespace {:?}, not {expected:?}",
+                namespace.key
+            )));
+        }
         let index = Index::compile(&namespace)
             .map_err(|error| JsError::new(&format!("snapshot does not compile: {error}")))?;
         let properties = flag_properties(&namespace);
