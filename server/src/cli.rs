@@ -202,10 +202,11 @@ pub struct ServeArgs {
     /// larger answer is 413.
     #[arg(long, env = "VEXIL_MAX_RESPONSE_BYTES", default_value_t = 32 * 1024 * 1024)]
     pub max_response_bytes: usize,
-    /// What all built responses not yet sent may hold together; past it evaluation is 503.
-    #[arg(long, env = "VEXIL_RESPONSE_MEMORY_BYTES", default_value_t = 256 * 1024 * 1024)]
-    pub response_memory_bytes: usize,
-    /// Evaluation requests in progress at once; more are answered 429.
+    /// What request bodies being read and built responses not yet sent may hold together;
+    /// past it requests are 503.
+    #[arg(long, env = "VEXIL_BUFFER_MEMORY_BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub buffer_memory_bytes: usize,
+    /// Evaluations in progress at once (from a whole body to the answer); more are 429.
     #[arg(long, env = "VEXIL_MAX_CONCURRENT_EVALUATIONS", default_value_t = 64)]
     pub max_concurrent_evaluations: usize,
 }

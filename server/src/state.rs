@@ -13,7 +13,7 @@ use vexil_flags::LoadOptions;
 
 use crate::auth::Auth;
 use crate::catalog::{Catalog, ReloadClock};
-use crate::http::{AppError, ResponseBudget};
+use crate::http::{AppError, BufferBudget};
 use crate::metrics::{Metrics, Rejection};
 
 /// Request limits, each configurable (DESIGN §6).
@@ -36,8 +36,8 @@ pub struct Limits {
     /// The largest response a request may build: the most one connection holds in flight, as
     /// HTTP/1.1 answers its requests in order.
     pub max_response_bytes: usize,
-    /// What all built responses not yet sent may hold together.
-    pub response_memory_bytes: usize,
+    /// What request bodies being read and built responses not yet sent may hold together.
+    pub buffer_memory_bytes: usize,
     /// Evaluation requests in progress at once; more are answered 429.
     pub max_concurrent_evaluations: usize,
 }
@@ -56,7 +56,7 @@ impl Default for Limits {
             max_header_bytes: 32 * 1024,
             body_timeout: Duration::from_secs(10),
             max_response_bytes: 32 * 1024 * 1024,
-            response_memory_bytes: 256 * 1024 * 1024,
+            buffer_memory_bytes: 256 * 1024 * 1024,
             max_concurrent_evaluations: 64,
         }
     }
@@ -80,8 +80,8 @@ pub struct Shared {
     pub limits: Limits,
     /// One permit per evaluation request in progress.
     evaluations: Semaphore,
-    /// The memory built responses may hold until they are sent.
-    pub response_budget: ResponseBudget,
+    /// The memory request bodies and built responses may hold until they are done with.
+    pub buffer_budget: BufferBudget,
     pub auth: Option<Auth>,
     pub metrics: Metrics,
     /// How often push streams send a keep-alive comment.
@@ -122,7 +122,7 @@ impl AppState {
             flags_dir,
             file_limits,
             evaluations: Semaphore::new(limits.max_concurrent_evaluations.max(1)),
-            response_budget: ResponseBudget::new(limits.response_memory_bytes),
+            buffer_budget: BufferBudget::new(limits.buffer_memory_bytes),
             limits,
             auth,
             keep_alive,
@@ -136,12 +136,19 @@ impl AppState {
     /// writer has open (not read: what they fed is held). Returns when a reload is due even
     /// without a file event. Blocking: run it off the runtime.
     pub fn reload(&self, being_written: &BTreeSet<PathBuf>) -> Option<Instant> {
+        let previous = self.catalog.load();
         let options = LoadOptions {
             limits: self.file_limits,
             being_written: being_written.clone(),
+            // A write that began after the watcher's last look shows in the file's time. The
+            // first load has no last good state to keep, so it takes the files as they are.
+            settle: if previous.generation == 0 {
+                Duration::ZERO
+            } else {
+                self.removal_grace
+            },
         };
         let loaded = vexil_flags::load_dir_with(&self.flags_dir, &options);
-        let previous = self.catalog.load();
         let clock = ReloadClock::now(self.removal_grace);
         let next = previous.reload(&loaded, &self.flags_dir, &clock);
         for (key, entry) in &next.namespaces {
@@ -184,7 +191,16 @@ impl AppState {
                     .sum::<usize>(),
         );
         let generation = next.generation;
-        let recheck_at = next.recheck_at;
+        let just_modified = loaded
+            .unfinished
+            .iter()
+            .any(|file| file.reason == vexil_flags::UnfinishedReason::JustModified);
+        // Files too fresh to trust are read again once they have settled.
+        let settled = just_modified.then(|| Instant::now() + self.removal_grace);
+        let recheck_at = match (next.recheck_at, settled) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         self.update_readiness(&next);
         self.catalog.store(Arc::new(next));
         self.changes.send_replace(generation);
@@ -211,8 +227,9 @@ impl AppState {
         }
     }
 
-    /// A place for one evaluation request, held while it runs; 429 when all are taken (a
-    /// burst beyond them is refused at once, before its body is read).
+    /// A place for one evaluation, taken once its body is read and held while it is parsed,
+    /// evaluated and answered; 429 when all are taken. (Slow bodies hold no place: what they
+    /// cost is the memory they send, counted in the buffer budget.)
     pub fn evaluation_permit(&self) -> Result<SemaphorePermit<'_>, AppError> {
         self.evaluations.try_acquire().map_err(|_| {
             self.metrics.record_rejection(Rejection::Busy);
@@ -231,6 +248,19 @@ impl AppState {
             vexil_flags::Limits::default(),
             Limits::default(),
             auth,
+            Duration::from_secs(15),
+            Duration::from_millis(50),
+        )
+    }
+
+    /// A state for unit tests with the given limits.
+    #[cfg(test)]
+    pub fn for_tests_with(limits: Limits) -> AppState {
+        AppState::new(
+            PathBuf::from("/nonexistent"),
+            vexil_flags::Limits::default(),
+            limits,
+            None,
             Duration::from_secs(15),
             Duration::from_millis(50),
         )

@@ -295,12 +295,12 @@ fn big_answers() -> tempfile::TempDir {
 
 #[test]
 fn clients_that_never_read_cannot_pin_more_than_the_response_memory() {
-    // Each answer is ~14 MB; 30 MB of response memory holds two of them.
+    // Each answer is ~14 MB in a 16 MB buffer; 40 MB of buffer memory holds two of them.
     let server = Server::start_in(
         big_answers(),
         &[
-            "--response-memory-bytes",
-            "30000000",
+            "--buffer-memory-bytes",
+            "40000000",
             "--write-timeout-seconds",
             "3",
         ],
@@ -351,21 +351,21 @@ fn clients_that_never_read_cannot_pin_more_than_the_response_memory() {
 }
 
 #[tokio::test]
-async fn evaluations_beyond_the_concurrency_limit_are_429() {
+async fn slow_bodies_hold_no_place_and_no_memory() {
+    // One evaluation place, 1 MiB of buffers: bodies that declare 4 MiB and dawdle hold neither.
     let server = Server::start(&[
         "--max-concurrent-evaluations",
-        "2",
+        "1",
+        "--buffer-memory-bytes",
+        "1048576",
         "--body-timeout-seconds",
         "5",
     ]);
-    // Two requests that send their heads and then dawdle over their bodies hold both places.
     let mut slow = Vec::new();
-    for _ in 0..2 {
+    for _ in 0..10 {
         let mut stream = TcpStream::connect(address(&server)).unwrap();
         stream
-            .write_all(
-                b"POST /evaluate/v1/variant HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{",
-            )
+            .write_all(b"POST /evaluate/v1/batch HTTP/1.1\r\nHost: x\r\nContent-Length: 4000000\r\n\r\n{\"requests\":[")
             .unwrap();
         slow.push(stream);
     }
@@ -376,19 +376,46 @@ async fn evaluations_beyond_the_concurrency_limit_are_429() {
         &json!({"flagKey": "new-checkout", "entityId": "e"}),
     )
     .await;
-    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(support::header(&response, "retry-after"), "1");
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["code"], 8);
-    drop(slow);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let response = post(
-        &server,
-        "/evaluate/v1/variant",
-        &json!({"flagKey": "new-checkout", "entityId": "e"}),
-    )
-    .await;
     assert_eq!(response.status(), StatusCode::OK);
+    drop(slow);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evaluations_beyond_the_concurrency_limit_are_429() {
+    let server = Server::start(&["--max-concurrent-evaluations", "1"]);
+    // Large batches, evaluated on the blocking pool one at a time: several at once meet 429.
+    let items: Vec<Value> = (0..10_000)
+        .map(|i| json!({"flagKey": "new-checkout", "entityId": format!("user-{i}"), "context": {"plan": "pro", "seats": "12"}}))
+        .collect();
+    let batch = json!({"requests": items});
+    let mut statuses = Vec::new();
+    let mut limited = None;
+    for _ in 0..5 {
+        let answers = futures_util::future::join_all(
+            (0..6).map(|_| post(&server, "/evaluate/v1/batch", &batch)),
+        )
+        .await;
+        for response in answers {
+            statuses.push(response.status());
+            if response.status() == StatusCode::TOO_MANY_REQUESTS && limited.is_none() {
+                let retry = support::header(&response, "retry-after");
+                limited = Some((retry, response.json::<Value>().await.unwrap()));
+            }
+        }
+        if limited.is_some() {
+            break;
+        }
+    }
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&StatusCode::OK), "{statuses:?}");
+    let (retry, body) = limited.unwrap_or_else(|| panic!("never limited: {statuses:?}"));
+    assert_eq!(retry, "1");
+    assert_eq!(body["code"], 8);
 }
 
 #[test]
@@ -520,4 +547,76 @@ async fn www_serves_the_demo_and_what_it_imports_only() {
             .unwrap_or_else(|e| panic!("{path}: {e}"));
         assert_eq!(body["code"], 5, "{path}");
     }
+}
+
+#[test]
+fn malformed_http_gets_no_5xx_and_the_server_carries_on() {
+    let server = Server::start(&[
+        "--header-timeout-seconds",
+        "1",
+        "--body-timeout-seconds",
+        "1",
+    ]);
+    let probes: Vec<Vec<u8>> = vec![
+        b"\r\n\r\n".to_vec(),
+        b"GET\r\n\r\n".to_vec(),
+        b"GET / HTTP/9.9\r\n\r\n".to_vec(),
+        b"GET /health HTTP/1.1\r\nHost: x\r\nBad Header: v\r\n\r\n".to_vec(),
+        b"GET /health HTTP/1.1\r\nHost: x\r\n: empty name\r\n\r\n".to_vec(),
+        b"GET /health HTTP/1.1\r\nHost: x\r\nx: \x00\x01\r\n\r\n".to_vec(),
+        b"G\xffT /health HTTP/1.1\r\n\r\n".to_vec(),
+        b"GET /\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        b"GET /health%zz HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        b"GET /internal/v1/evaluation/snapshot/namespace/%ff HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        b"GET /api/v1/namespaces/../../etc/passwd/status HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        b"GET http://evil.example/health HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        b"CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        b"POST /evaluate/v1/variant HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello".to_vec(),
+        b"POST /evaluate/v1/variant HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n".to_vec(),
+        b"POST /evaluate/v1/variant HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n".to_vec(),
+        b"POST /evaluate/v1/variant HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n".to_vec(),
+        b"POST /evaluate/v1/variant HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFF\r\n".to_vec(),
+        b"POST /evaluate/v1/variant HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n".to_vec(),
+        b"POST /evaluate/v1/variant HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n".to_vec(),
+        b"POST /evaluate/v1/variant HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\n\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8".to_vec(),
+        b"POST /evaluate/v1/batch HTTP/1.1\r\nHost: x\r\nContent-Length: 14\r\n\r\n{\"requests\":{}".to_vec(),
+        b"POST /evaluate/v1/batch HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n{\"requests\":[[[[[[[[".to_vec(),
+        format!("POST /evaluate/v1/batch HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n{}", "[".repeat(60000)).into_bytes(),
+        b"POST /ofrep/v1/evaluate/flags HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n[]".to_vec(),
+        b"POST /ofrep/v1/evaluate/flags HTTP/1.1\r\nHost: x\r\nContent-Length: 30\r\n\r\n{\"context\":{\"targetingKey\":1}}".to_vec(),
+        format!(
+            "POST /ofrep/v1/evaluate/flags HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{{\"context\":{{\"a\":{}{}}}}}",
+            15 + 2 * 5000,
+            "[".repeat(5000),
+            "]".repeat(5000)
+        )
+        .into_bytes(),
+        b"GET /client/v2/environments/default/namespaces/default/stream HTTP/1.1\r\nHost: x\r\nLast-Event-ID: \xff\r\n\r\n".to_vec(),
+        b"GET /internal/v1/evaluation/snapshot/namespace/default HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip;q=nan, *;q=-1\r\nIf-None-Match: \"\r\n\r\n".to_vec(),
+        b"GET /health HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n".to_vec(),
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec(),
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03".to_vec(),
+    ];
+    // All at once: the slow ones wait out the header or body timeout.
+    std::thread::scope(|scope| {
+        for probe in &probes {
+            let server = &server;
+            scope.spawn(move || {
+                let (answer, _) = raw(server, probe, Duration::from_secs(4));
+                let status = answer.get(9..12).unwrap_or("");
+                let shown = String::from_utf8_lossy(&probe[..probe.len().min(80)]).into_owned();
+                assert!(
+                    !status.starts_with('5'),
+                    "{shown:?} was answered {answer:.200}"
+                );
+            });
+        }
+    });
+    let (answer, _) = raw(
+        &server,
+        b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(3),
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }

@@ -41,15 +41,26 @@ function refreshViews() {
   words = new Int32Array(memory.buffer);
 }
 
-// Every engine of this realm, so a restart can move them all to the new instance: weakly held
-// where the runtime has `WeakRef` (workerd has not; there, as wasm-bindgen's own objects, an
-// engine lives until `free()`).
+// Every `Engine` of this realm, so a restart can move them to the new instance: held weakly where
+// the runtime has `WeakRef` (workerd has not; there an engine lives until `free()`, as
+// wasm-bindgen's own objects do).
 const engines = new Set();
 const holdWeakly = typeof WeakRef === 'function';
+// Every wasm object of the current instance, held strongly, so wasm-bindgen's own finalizer never
+// frees one: after a restart it would free an old pointer into the new instance. They are freed
+// here instead, when their `Engine` is collected, and only if they belong to the current instance.
+const wasmEngines = new Set();
+const collected = typeof FinalizationRegistry === 'function'
+  ? new FinalizationRegistry((wasmEngine) => {
+    if (wasmEngines.delete(wasmEngine)) wasmEngine.free();
+  })
+  : null;
+// How many times in a row a restart may itself trap before an engine gives up its snapshot.
+const RESTART_ATTEMPTS = 3;
 
 /** One namespace's snapshot, compiled; evaluations are synchronous. */
 export class Engine {
-  #wasm = new WasmEngine();
+  #wasm;
   #maxBytes;
   // What the loaded snapshot was loaded from, to load it again into a new instance.
   #lastGood = null;
@@ -68,7 +79,16 @@ export class Engine {
   /** `maxBytes`: the largest snapshot `load` accepts, checked before any of it reaches wasm. */
   constructor({ maxBytes = DEFAULT_MAX_SNAPSHOT_BYTES } = {}) {
     this.#maxBytes = maxBytes;
+    this.#adopt();
     engines.add(this.#ref);
+  }
+
+  /** A new wasm object of the current instance for this engine. */
+  #adopt() {
+    this.#wasm = new WasmEngine();
+    wasmEngines.add(this.#wasm);
+    collected?.unregister(this);
+    collected?.register(this, this.#wasm, this);
   }
 
   /**
@@ -80,15 +100,14 @@ export class Engine {
     if (typeof size === 'number' && size > this.#maxBytes) {
       throw new Error(`the snapshot is larger than ${this.#maxBytes} bytes (maxSnapshotBytes)`);
     }
-    let loaded;
     try {
-      loaded = this.#wasm.load(data, namespace);
+      const loaded = this.#wasm.load(data, namespace);
+      this.#lastGood = data;
+      this.#describe();
+      return loaded;
     } catch (error) {
       throw recovered(error);
     }
-    this.#lastGood = data;
-    this.#describe();
-    return loaded;
   }
 
   /** `{flagKey, match, reason, variantKey, variantAttachment, segmentKeys}`. */
@@ -202,39 +221,58 @@ export class Engine {
     this.#flags = null;
     this.#lastGood = null;
     engines.delete(this.#ref);
-    this.#wasm.free();
+    collected?.unregister(this);
+    if (wasmEngines.delete(this.#wasm)) this.#wasm.free();
   }
 
   /**
    * Moves every engine of this realm to a new wasm instance, each with its last good snapshot.
-   * Old wasm objects are detached without being freed: their pointers mean nothing in the new
-   * instance, and freeing them there would corrupt it.
+   * The old instance's objects are detached without being freed (their pointers mean nothing in
+   * the new instance). Should reloading a snapshot trap again, that instance is replaced too and
+   * the engine that trapped starts empty; after a few attempts every engine does.
    */
   static restart() {
-    for (const ref of engines) {
-      const engine = ref.deref();
-      if (engine === undefined) engines.delete(ref);
-      else engine.#detach();
+    for (let attempt = 1; ; attempt++) {
+      for (const wasmEngine of wasmEngines) wasmEngine.__destroy_into_raw();
+      wasmEngines.clear();
+      memory = reinstantiate().memory;
+      refreshViews();
+      const giveUp = attempt >= RESTART_ATTEMPTS;
+      let trapped = null;
+      for (const ref of engines) {
+        const engine = ref.deref();
+        if (engine === undefined) {
+          engines.delete(ref);
+        } else if (trapped === null) {
+          trapped = engine.#reattach(giveUp) ? null : engine;
+        } else {
+          engine.#flags = null; // moved on the next attempt
+        }
+      }
+      if (trapped === null) return;
+      trapped.#lastGood = null;
     }
-    memory = reinstantiate().memory;
-    refreshViews();
-    for (const ref of engines) ref.deref()?.#reattach();
   }
 
-  #detach() {
+  /**
+   * This engine in the new instance, with its last good snapshot (or none, with `empty`).
+   * Returns false if reloading trapped: the instance is then unusable.
+   */
+  #reattach(empty) {
     this.#flags = null;
-    this.#wasm.__destroy_into_raw();
-  }
-
-  #reattach() {
-    this.#wasm = new WasmEngine();
-    if (this.#lastGood === null) return;
+    if (empty) this.#lastGood = null;
+    this.#adopt();
+    if (this.#lastGood === null) return true;
     try {
       this.#wasm.load(this.#lastGood);
       this.#describe();
-    } catch {
-      // Loaded once already: it cannot fail but by a trap, and then it stays empty.
+      return true;
+    } catch (error) {
+      if (error instanceof WebAssembly.RuntimeError) return false;
+      // Loaded once before, so this cannot happen; if it does, start empty.
       this.#lastGood = null;
+      this.#adopt();
+      return true;
     }
   }
 

@@ -37,6 +37,9 @@ export async function* readServerSentEvents(body, limits = DEFAULT_STREAM_LIMITS
         if (lineEnd === -1) break;
         // A CR at the very end may be the first half of CRLF: wait for the next chunk.
         if (lineEnd === cr && lineEnd + 1 === buffer.length && !done) break;
+        if (lineEnd - start > maxLineLength) {
+          throw new VexilError('STREAM', `a stream line is longer than ${maxLineLength} characters`);
+        }
         const line = buffer.slice(start, lineEnd);
         start = lineEnd + (lineEnd === cr && buffer[lineEnd + 1] === '\n' ? 2 : 1);
         if (line === '') {

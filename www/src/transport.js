@@ -41,8 +41,8 @@ export async function fetchSnapshot({ fetch, url, etag, headers, signal, maxByte
     return { notModified: true };
   }
   if (!response.ok) {
-    const text = await response.text().catch(() => '');
-    throw new VexilError('HTTP', `snapshot request to ${url} answered ${response.status}: ${text.slice(0, 200)}`);
+    const text = await readStart(response, 200);
+    throw new VexilError('HTTP', `snapshot request to ${url} answered ${response.status}: ${text}`);
   }
   let bytes;
   try {
@@ -53,6 +53,25 @@ export async function fetchSnapshot({ fetch, url, etag, headers, signal, maxByte
     throw new VexilError('NETWORK', `snapshot body from ${url} broke off: ${error.message}`, { cause: error });
   }
   return { bytes, etag: etagValue(response.headers.get('etag')) };
+}
+
+/** The first `length` characters of an error body, for the message; the rest is not read. */
+async function readStart(response, length) {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    while (text.length < length) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    await reader.cancel();
+  } catch {
+    // An error body that breaks off says no less than one that was never sent.
+  }
+  return text.slice(0, length);
 }
 
 /** The whole body, or a `TOO_LARGE` VexilError once it passes `maxBytes` (then cancelled). */

@@ -190,3 +190,20 @@ test('a wasm trap does not break the engine: a new instance takes over with the 
   assert.equal(await client.refresh(), true);
   assert.equal(client.listFlags().length, big.flags.length);
 });
+
+test('deeply nested snapshots are refused by the engine, without a trap', () => {
+  const engine = new Engine();
+  try {
+    engine.load(SNAPSHOT);
+    const digest = engine.digest;
+    const deepDocument = '['.repeat(100_000);
+    const deepAttachment = `{"namespace":{"key":"d"},"flags":[{"key":"f","defaultVariant":{"key":"v","attachment":"${'['.repeat(10_000)}${']'.repeat(10_000)}"}}]}`;
+    for (const deep of [deepDocument, deepAttachment]) {
+      assert.throws(() => engine.load(deep), (error) => !(error.cause instanceof WebAssembly.RuntimeError) && !/trapped/.test(error.message));
+      assert.equal(engine.digest, digest);
+    }
+    assert.equal(engine.evaluateVariant(NEW_CHECKOUT.flagKey, NEW_CHECKOUT.entityId, NEW_CHECKOUT.context).flagKey, 'new-checkout');
+  } finally {
+    engine.free();
+  }
+});

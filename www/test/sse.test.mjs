@@ -88,3 +88,18 @@ test('a byte-order mark at the start is skipped', async () => {
   const bytes = new Uint8Array([0xef, 0xbb, 0xbf, ...encoder.encode('data: x\n\n')]);
   assert.deepEqual(await readAll([bytes]), [message('x')]);
 });
+
+test('a line over the limit is refused whether or not it arrives whole', async () => {
+  const long = `data: ${'x'.repeat(200)}\n\n`;
+  for (const chunks of [[long], [long.slice(0, 50), long.slice(50)]]) {
+    const body = new ReadableStream({
+      start(controller) {
+        for (const chunk of chunks) controller.enqueue(new TextEncoder().encode(chunk));
+        controller.close();
+      },
+    });
+    await assert.rejects(async () => {
+      for await (const _ of readServerSentEvents(body, { maxLineLength: 100 })) { /* drain */ }
+    }, /line is longer than 100/);
+  }
+});

@@ -11,12 +11,15 @@ pub trait Context {
     fn get(&self, property: &str) -> Option<&str>;
 }
 
+/// The value of the *last* pair with this key: pairs stand for a map, where a later entry
+/// replaces an earlier one (a request may send a key twice; nothing dedups it on the way in).
 fn find_pair<'c, K: AsRef<str>, V: AsRef<str>>(
     pairs: &'c [(K, V)],
     property: &str,
 ) -> Option<&'c str> {
     pairs
         .iter()
+        .rev()
         .find(|(key, _)| key.as_ref() == property)
         .map(|(_, value)| value.as_ref())
 }
@@ -93,5 +96,11 @@ mod tests {
         let request = Request::new("flag", "entity", &pairs);
         assert_eq!(request.property("region"), "eu");
         assert_eq!(request.property("missing"), "");
+    }
+
+    #[test]
+    fn the_last_of_duplicate_keys_counts_as_in_a_map() {
+        let pairs = [("plan", "free"), ("region", "eu"), ("plan", "pro")];
+        assert_eq!((&pairs as &dyn Context).get("plan"), Some("pro"));
     }
 }

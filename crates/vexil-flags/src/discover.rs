@@ -100,7 +100,7 @@ fn slash_path(path: &Path) -> String {
 /// Reads `version`, `include` and `exclude` of a `.flipt.yml`.
 fn read_index(path: &Path, problems: &mut Vec<Diagnostic>) -> Option<(Vec<String>, Vec<String>)> {
     let text = match read_text(path, Limits::default().max_file_bytes) {
-        Ok(FileText::Text(text)) => text,
+        Ok(FileText::Text(text, _)) => text,
         Ok(FileText::Changing) => {
             let message = "cannot read: the index kept changing while it was read".to_string();
             problems.push(Diagnostic::for_file(DiagnosticKind::Io, path, message));

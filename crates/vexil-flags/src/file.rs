@@ -8,8 +8,8 @@ use crate::diagnostic::{Diagnostic, DiagnosticKind};
 /// What reading a file gave.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum FileText {
-    /// The whole text, unchanged while it was read.
-    Text(String),
+    /// The whole text, unchanged while it was read, and when the file was last modified.
+    Text(String, Option<std::time::SystemTime>),
     /// The file changed under every one of [`READ_ATTEMPTS`] reads: a writer is at work.
     Changing,
 }
@@ -48,8 +48,9 @@ pub(crate) fn read_text(file: &Path, max_bytes: u64) -> Result<FileText, Diagnos
         if !steady {
             continue;
         }
+        let modified = read.modified;
         return String::from_utf8(bytes)
-            .map(FileText::Text)
+            .map(|text| FileText::Text(text, modified))
             .map_err(|error| {
                 let at = error.utf8_error().valid_up_to();
                 let message = format!(
@@ -94,9 +95,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("features.yml");
         std::fs::write(&file, "x".repeat(101)).unwrap();
+        let modified = std::fs::metadata(&file).unwrap().modified().ok();
         assert_eq!(
             read_text(&file, 101).unwrap(),
-            FileText::Text("x".repeat(101))
+            FileText::Text("x".repeat(101), modified)
         );
         let error = read_text(&file, 100).unwrap_err();
         assert_eq!(error.kind(), DiagnosticKind::Limit);
@@ -156,7 +158,7 @@ mod tests {
         // Once the writer is done, the file reads whole.
         assert!(matches!(
             read_text(&file, 1 << 30).unwrap(),
-            FileText::Text(_)
+            FileText::Text(..)
         ));
     }
 }

@@ -101,6 +101,10 @@ pub struct LoadOptions {
     /// Files a watcher saw being modified and not yet closed: they are not read, and are listed
     /// in [`Loaded::unfinished`] instead.
     pub being_written: BTreeSet<PathBuf>,
+    /// A file modified less than this long ago is taken as still being written (listed in
+    /// [`Loaded::unfinished`]): a writer may have started after the watcher last looked. Zero
+    /// (the default) trusts every file.
+    pub settle: std::time::Duration,
 }
 
 /// A flag file whose text was not used because it looks like a write in progress.
@@ -123,6 +127,8 @@ pub enum UnfinishedReason {
     Empty,
     /// It changed every time it was read.
     ChangedWhileRead,
+    /// It was modified less than [`LoadOptions::settle`] ago.
+    JustModified,
 }
 
 impl std::fmt::Display for UnfinishedReason {
@@ -131,6 +137,7 @@ impl std::fmt::Display for UnfinishedReason {
             UnfinishedReason::BeingWritten => "is being written",
             UnfinishedReason::Empty => "is empty or holds only comments",
             UnfinishedReason::ChangedWhileRead => "kept changing while it was read",
+            UnfinishedReason::JustModified => "was modified a moment ago",
         })
     }
 }
@@ -186,13 +193,23 @@ fn load(mut files: Vec<PathBuf>, errors: Vec<Diagnostic>, options: &LoadOptions)
     files.dedup();
     let mut loader = Loader::new(&options.limits);
     loader.errors = errors;
+    let now = std::time::SystemTime::now();
+    // A modification time in the future (a clock that disagrees) is not taken as recent.
+    let recent = |modified: Option<std::time::SystemTime>| {
+        modified
+            .and_then(|modified| now.duration_since(modified).ok())
+            .is_some_and(|age| age < options.settle)
+    };
     for file in &files {
         if options.being_written.contains(file) {
             loader.unfinished(file, UnfinishedReason::BeingWritten);
             continue;
         }
         match file::read_text(file, options.limits.max_file_bytes) {
-            Ok(FileText::Text(text)) => loader.add_text(file, &text),
+            Ok(FileText::Text(_, modified)) if recent(modified) => {
+                loader.unfinished(file, UnfinishedReason::JustModified);
+            }
+            Ok(FileText::Text(text, _)) => loader.add_text(file, &text),
             Ok(FileText::Changing) => loader.unfinished(file, UnfinishedReason::ChangedWhileRead),
             Err(problem) => loader.attribute(file, &[], problem),
         }
@@ -361,6 +378,22 @@ mod tests {
             "{rendered:?}"
         );
         assert!(loaded.errors.is_empty());
+    }
+
+    #[test]
+    fn a_file_modified_within_the_settle_time_is_unfinished() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("features.yml"), "namespace: n\nflags: []\n").unwrap();
+        let settled = load_dir_with(dir.path(), &LoadOptions::default());
+        assert!(settled.namespaces.contains_key("n") && settled.unfinished.is_empty());
+        let options = LoadOptions {
+            settle: std::time::Duration::from_secs(3600),
+            ..LoadOptions::default()
+        };
+        let fresh = load_dir_with(dir.path(), &options);
+        assert!(fresh.namespaces.is_empty());
+        assert_eq!(fresh.unfinished.len(), 1);
+        assert_eq!(fresh.unfinished[0].reason, UnfinishedReason::JustModified);
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         max_header_bytes: args.max_header_bytes,
         body_timeout: Duration::from_secs(args.body_timeout_seconds.max(1)),
         max_response_bytes: args.max_response_bytes,
-        response_memory_bytes: args.response_memory_bytes,
+        buffer_memory_bytes: args.buffer_memory_bytes,
         max_concurrent_evaluations: args.max_concurrent_evaluations.max(1),
     };
     let flags_dir = crate::watch::absolute(&args.flags)?;

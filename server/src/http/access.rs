@@ -8,16 +8,11 @@
 //! are in the body (evaluation) get a [`Grant`], which the handler checks each namespace with
 //! as the body is parsed.
 
-use std::convert::Infallible;
-use std::task::{Context, Poll};
-
 use axum::extract::{MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use futures_util::future::{ready, Either, Ready};
 use percent_encoding::percent_decode_str;
-use tower::{Layer, Service};
 
 use super::routes::{self, Access};
 use super::AppError;
@@ -42,6 +37,13 @@ pub fn header_namespace(headers: &HeaderMap) -> Result<&str, AppError> {
 #[derive(Clone, Copy, Debug)]
 pub struct Grant(usize);
 
+impl Grant {
+    /// The grant the access layer gave the request, if any.
+    pub fn of(parts: &Parts) -> Option<Grant> {
+        parts.extensions.get::<Grant>().copied()
+    }
+}
+
 /// What a handler checks the namespaces of a body with.
 pub struct Scope<'a> {
     state: &'a AppState,
@@ -49,12 +51,10 @@ pub struct Scope<'a> {
 }
 
 impl<'a> Scope<'a> {
-    /// The caller's scope; with tokens on, the access layer must have granted the request.
-    pub fn of_parts(state: &'a AppState, parts: &Parts) -> Scope<'a> {
-        Scope {
-            state,
-            grant: parts.extensions.get::<Grant>().copied(),
-        }
+    /// The caller's scope: what the access layer granted (with tokens on, nothing is allowed
+    /// without a grant).
+    pub fn new(state: &'a AppState, grant: Option<Grant>) -> Scope<'a> {
+        Scope { state, grant }
     }
 
     /// Everything allowed (a state without tokens); for unit tests.
@@ -76,57 +76,12 @@ impl<'a> Scope<'a> {
     }
 }
 
-/// Adds [`AccessCheck`] around a service.
-#[derive(Clone)]
-pub struct AccessLayer {
-    state: AppState,
-}
-
-impl AccessLayer {
-    pub fn new(state: AppState) -> AccessLayer {
-        AccessLayer { state }
-    }
-}
-
-impl<S> Layer<S> for AccessLayer {
-    type Service = AccessCheck<S>;
-
-    fn layer(&self, inner: S) -> AccessCheck<S> {
-        AccessCheck {
-            inner,
-            state: self.state.clone(),
-        }
-    }
-}
-
-/// Lets a request through to `inner`, or answers 400, 401 or 403 itself.
-#[derive(Clone)]
-pub struct AccessCheck<S> {
-    inner: S,
-    state: AppState,
-}
-
-impl<S> Service<Request> for AccessCheck<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible>,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Either<S::Future, Ready<Result<Response, Infallible>>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: Request) -> Self::Future {
-        match admit(&self.state, &mut request) {
-            Ok(()) => Either::Left(self.inner.call(request)),
-            Err(error) => {
-                self.state.metrics.record_rejection(Rejection::Auth);
-                Either::Right(ready(Ok(error.into_response())))
-            }
-        }
-    }
+/// The access check, as a [`super::gate`] check: lets the request in, or answers 400, 401 or
+/// 403.
+pub fn check(state: &AppState, request: &mut Request) -> Option<Response> {
+    let refused = admit(state, request).err()?;
+    state.metrics.record_rejection(Rejection::Auth);
+    Some(refused.into_response())
 }
 
 fn admit(state: &AppState, request: &mut Request) -> Result<(), AppError> {

@@ -1,53 +1,36 @@
-//! Request bodies in, built response bodies out, each within its limits.
+//! Request bodies in, built response bodies out, each within its limits and within one memory
+//! budget.
 //!
 //! A request body is read within the size limit and the body timeout. A response body that a
 //! handler builds (evaluation answers; snapshots are shared bytes and cost nothing per
-//! response) is refused past `max_response_bytes` while it is serialized, and holds a share
-//! of the response memory budget until the last of its bytes is written or dropped: clients
-//! that never read cannot pin more memory than the budget, and the write-stall timeout (see
+//! response) is refused past `max_response_bytes` while it is serialized. Both hold a share of
+//! the buffer budget for the memory they actually use, taken as it grows (a body as its bytes
+//! arrive, a response as it is written), and given back when the last of their bytes is
+//! dropped: a client that declares a large body and sends nothing holds nothing, clients that
+//! never read their answers cannot pin more than the budget, and the write-stall timeout (see
 //! `listener`) frees what they hold.
 
 use std::sync::Arc;
 
-use axum::body::{to_bytes, Body, Bytes};
+use axum::body::{Body, Bytes};
+use http_body_util::BodyExt as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::AppError;
 use crate::metrics::Rejection;
 use crate::state::AppState;
 
-/// Reads a request body within the size limit and the body timeout.
-pub async fn read_body(body: Body, state: &AppState) -> Result<Bytes, AppError> {
-    let limits = &state.limits;
-    match tokio::time::timeout(limits.body_timeout, to_bytes(body, limits.max_body_bytes)).await {
-        Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(_)) => {
-            state.metrics.record_rejection(Rejection::Limit);
-            Err(AppError::TooLarge(format!(
-                "request body is larger than {} bytes",
-                limits.max_body_bytes
-            )))
-        }
-        Err(_) => {
-            state.metrics.record_rejection(Rejection::Timeout);
-            Err(AppError::Timeout(format!(
-                "the request body did not arrive within {} ms",
-                limits.body_timeout.as_millis()
-            )))
-        }
-    }
-}
-
-/// The memory all built response bodies may hold at once, in KiB.
+/// The memory request bodies being read and built responses not yet sent may hold together, in
+/// KiB.
 #[derive(Debug)]
-pub struct ResponseBudget {
+pub struct BufferBudget {
     kibibytes: Arc<Semaphore>,
 }
 
-impl ResponseBudget {
-    pub fn new(bytes: usize) -> ResponseBudget {
+impl BufferBudget {
+    pub fn new(bytes: usize) -> BufferBudget {
         let kibibytes = (bytes / 1024).clamp(1, Semaphore::MAX_PERMITS);
-        ResponseBudget {
+        BufferBudget {
             kibibytes: Arc::new(Semaphore::new(kibibytes)),
         }
     }
@@ -59,10 +42,10 @@ impl ResponseBudget {
     }
 }
 
-/// A response body's bytes and its share of the budget, given back when the bytes are freed.
+/// A buffer and its share of the budget, grown together.
 struct Budgeted {
     data: Vec<u8>,
-    _share: OwnedSemaphorePermit,
+    share: Option<OwnedSemaphorePermit>,
 }
 
 impl AsRef<[u8]> for Budgeted {
@@ -71,49 +54,167 @@ impl AsRef<[u8]> for Budgeted {
     }
 }
 
-/// `data` as a body that holds its share of the response budget while it lives; 503 when the
-/// budget has no room for it now.
-pub fn budgeted(state: &AppState, data: Vec<u8>) -> Result<Bytes, AppError> {
-    let kibibytes = u32::try_from(data.len().div_ceil(1024)).unwrap_or(u32::MAX);
-    let share = state
-        .response_budget
-        .kibibytes
-        .clone()
-        .try_acquire_many_owned(kibibytes)
-        .map_err(|_| {
-            state.metrics.record_rejection(Rejection::Busy);
-            AppError::Unavailable(
-                "the server holds as many unsent responses as it may: retry in a moment".into(),
-            )
-        })?;
-    Ok(Bytes::from_owner(Budgeted {
-        data,
-        _share: share,
-    }))
-}
-
-/// A `Vec` writer that fails once it would pass `limit` bytes, so a response too large to send
-/// is given up while it is serialized, not after.
-pub struct LimitedWriter {
-    pub buffer: Vec<u8>,
-    limit: usize,
-}
-
-impl LimitedWriter {
-    pub fn new(size_hint: usize, limit: usize) -> LimitedWriter {
-        LimitedWriter {
-            buffer: Vec::with_capacity(size_hint.min(limit)),
-            limit,
+impl Budgeted {
+    fn with_capacity(capacity: usize) -> Budgeted {
+        Budgeted {
+            data: Vec::with_capacity(capacity),
+            share: None,
         }
+    }
+
+    /// Takes more of the budget if the buffer's capacity outgrew its share; `false` when the
+    /// budget has no room.
+    fn cover(&mut self, budget: &BufferBudget) -> bool {
+        let needed = self.data.capacity().div_ceil(1024);
+        let held = self.share.as_ref().map_or(0, |share| share.num_permits());
+        if needed <= held {
+            return true;
+        }
+        let more = u32::try_from(needed - held).unwrap_or(u32::MAX);
+        match budget.kibibytes.clone().try_acquire_many_owned(more) {
+            Ok(extra) => {
+                match &mut self.share {
+                    Some(share) => share.merge(extra),
+                    None => self.share = Some(extra),
+                }
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// The buffer as shared bytes that give the share back when the last copy is dropped.
+    fn into_bytes(self) -> Bytes {
+        Bytes::from_owner(self)
     }
 }
 
-impl std::io::Write for LimitedWriter {
+fn no_room(state: &AppState) -> AppError {
+    state.metrics.record_rejection(Rejection::Busy);
+    AppError::Unavailable(
+        "the server holds as much buffered data as it may: retry in a moment".into(),
+    )
+}
+
+/// Reads a request body within the size limit and the body timeout, holding its share of the
+/// buffer budget (503 when the budget has no room).
+pub async fn read_body(mut body: Body, state: &AppState) -> Result<Bytes, AppError> {
+    let limits = &state.limits;
+    let too_large = || {
+        state.metrics.record_rejection(Rejection::Limit);
+        AppError::TooLarge(format!(
+            "request body is larger than {} bytes",
+            limits.max_body_bytes
+        ))
+    };
+    let deadline = tokio::time::Instant::now() + limits.body_timeout;
+    let mut buffer = Budgeted::with_capacity(0);
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(Ok(frame))) => frame,
+            Ok(None) => break,
+            Ok(Some(Err(error))) => {
+                // hyper's own length limit never applies here; this is a body that broke off
+                // or was framed wrongly.
+                return Err(AppError::BadRequest(format!(
+                    "the request body broke off: {error}"
+                )));
+            }
+            Err(_) => {
+                state.metrics.record_rejection(Rejection::Timeout);
+                return Err(AppError::Timeout(format!(
+                    "the request body did not arrive within {} ms",
+                    limits.body_timeout.as_millis()
+                )));
+            }
+        };
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        if buffer.data.len() + data.len() > limits.max_body_bytes {
+            return Err(too_large());
+        }
+        buffer.data.extend_from_slice(&data);
+        if !buffer.cover(&state.buffer_budget) {
+            return Err(no_room(state));
+        }
+    }
+    Ok(buffer.into_bytes())
+}
+
+/// Why a response could not be written.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WriteRefusal {
+    /// Past `max_response_bytes`.
+    TooLarge,
+    /// The buffer budget has no room now.
+    NoRoom,
+}
+
+/// A response buffer that refuses to grow past the response limit, and takes its share of the
+/// buffer budget as it grows: a response too large to send, or one there is no memory for, is
+/// given up while it is serialized, not after.
+pub struct ResponseWriter<'s> {
+    buffer: Budgeted,
+    limit: usize,
+    state: &'s AppState,
+    pub refusal: Option<WriteRefusal>,
+}
+
+impl<'s> ResponseWriter<'s> {
+    pub fn new(state: &'s AppState, size_hint: usize) -> ResponseWriter<'s> {
+        let limit = state.limits.max_response_bytes;
+        ResponseWriter {
+            buffer: Budgeted::with_capacity(size_hint.min(limit)),
+            limit,
+            state,
+            refusal: None,
+        }
+    }
+
+    /// What was written.
+    pub fn written(&self) -> &[u8] {
+        &self.buffer.data
+    }
+
+    /// The error for the refusal that stopped the writer.
+    pub fn error(&self) -> AppError {
+        match self.refusal {
+            Some(WriteRefusal::NoRoom) => no_room(self.state),
+            _ => {
+                self.state.metrics.record_rejection(Rejection::Limit);
+                AppError::TooLarge(format!(
+                    "the response would be larger than {} bytes: ask for fewer flags at once",
+                    self.limit
+                ))
+            }
+        }
+    }
+
+    /// The written bytes, holding their share.
+    pub fn into_bytes(self) -> Bytes {
+        self.buffer.into_bytes()
+    }
+
+    /// `data` (a compressed form of what was written) in place of it, under the same share,
+    /// which is larger than compressed data needs.
+    pub fn replace_with(mut self, data: Vec<u8>) -> Bytes {
+        self.buffer.data = data;
+        self.buffer.into_bytes()
+    }
+}
+
+impl std::io::Write for ResponseWriter<'_> {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        if self.buffer.len() + data.len() > self.limit {
+        if self.buffer.data.len() + data.len() > self.limit {
+            self.refusal = Some(WriteRefusal::TooLarge);
             return Err(std::io::Error::other("response limit"));
         }
-        self.buffer.extend_from_slice(data);
+        self.buffer.data.extend_from_slice(data);
+        if !self.buffer.cover(&self.state.buffer_budget) {
+            self.refusal = Some(WriteRefusal::NoRoom);
+            return Err(std::io::Error::other("buffer budget"));
+        }
         Ok(data.len())
     }
 
@@ -125,33 +226,50 @@ impl std::io::Write for LimitedWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::Limits;
 
-    #[test]
-    fn a_share_of_the_budget_is_held_until_the_last_copy_of_the_bytes_is_dropped() {
-        let state = AppState::for_tests(None);
-        let budget = &state.response_budget;
-        let full = budget.available_bytes();
-        let body = budgeted(&state, vec![b'x'; 10 * 1024 + 1]).unwrap();
-        assert_eq!(budget.available_bytes(), full - 11 * 1024);
-        let copy = body.clone();
-        drop(body);
-        assert_eq!(budget.available_bytes(), full - 11 * 1024);
-        assert_eq!(copy.len(), 10 * 1024 + 1);
-        drop(copy);
-        assert_eq!(budget.available_bytes(), full);
-        // More than the whole budget is refused, without waiting.
-        assert!(matches!(
-            budgeted(&state, vec![0; full + 1]),
-            Err(AppError::Unavailable(_))
-        ));
+    fn state(budget: usize, max_response: usize) -> AppState {
+        AppState::for_tests_with(Limits {
+            buffer_memory_bytes: budget,
+            max_response_bytes: max_response,
+            ..Limits::default()
+        })
     }
 
     #[test]
-    fn the_limited_writer_stops_at_its_limit() {
-        let mut writer = LimitedWriter::new(4, 10);
+    fn a_response_holds_its_share_until_the_last_copy_of_its_bytes_is_dropped() {
+        let state = state(1 << 20, 1 << 20);
+        let budget = &state.buffer_budget;
+        let full = budget.available_bytes();
+        let mut writer = ResponseWriter::new(&state, 10 * 1024);
+        std::io::Write::write_all(&mut writer, &[b'x'; 10 * 1024 + 1]).unwrap();
+        let body = writer.into_bytes();
+        let held = full - budget.available_bytes();
+        assert!(held >= 11 * 1024, "{held}");
+        let copy = body.clone();
+        drop(body);
+        assert_eq!(full - budget.available_bytes(), held);
+        assert_eq!(copy.len(), 10 * 1024 + 1);
+        drop(copy);
+        assert_eq!(budget.available_bytes(), full);
+    }
+
+    #[test]
+    fn a_response_stops_at_its_limit_and_at_the_budget() {
+        let state = state(64 * 1024, 10);
+        let mut writer = ResponseWriter::new(&state, 4);
         assert!(serde_json::to_writer(&mut writer, &"short").is_ok());
-        let mut writer = LimitedWriter::new(4, 10);
+        let mut writer = ResponseWriter::new(&state, 4);
         assert!(serde_json::to_writer(&mut writer, &"much too long").is_err());
-        assert!(writer.buffer.len() <= 10);
+        assert_eq!(writer.refusal, Some(WriteRefusal::TooLarge));
+        assert!(writer.written().len() <= 10);
+        let state = self::state(64 * 1024, 1 << 20);
+        let held = ResponseWriter::new(&state, 0);
+        let mut writer = ResponseWriter::new(&state, 0);
+        let big = "x".repeat(100 * 1024);
+        assert!(serde_json::to_writer(&mut writer, &big).is_err());
+        assert_eq!(writer.refusal, Some(WriteRefusal::NoRoom));
+        drop((held, writer));
+        assert_eq!(state.buffer_budget.available_bytes(), 64 * 1024);
     }
 }

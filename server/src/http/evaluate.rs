@@ -13,13 +13,12 @@ use vexil_eval::response::{
 };
 use vexil_eval::{EvalError, Request as EvalRequest};
 
-use super::access::Scope;
-use super::body::{budgeted, read_body, LimitedWriter};
+use super::access::{Grant, Scope};
+use super::body::{read_body, ResponseWriter};
 use super::compress::compress;
 use super::negotiate::{choose_encoding, Encoding};
 use super::snapshot::current_revision;
 use super::{parse, AppError, JSON, REVISION_HEADER};
-use crate::metrics::Rejection;
 use crate::state::AppState;
 
 /// The request id to echo: the client's, or a fresh one as Flipt makes.
@@ -63,15 +62,14 @@ pub(super) fn json_response(
     size_hint: usize,
 ) -> Result<Response, AppError> {
     let limits = &state.limits;
-    let mut writer = LimitedWriter::new(size_hint, limits.max_response_bytes);
+    let mut writer = ResponseWriter::new(state, size_hint);
     if serde_json::to_writer(&mut writer, body).is_err() {
-        state.metrics.record_rejection(Rejection::Limit);
-        return Err(AppError::TooLarge(format!(
-            "the response would be larger than {} bytes: ask for fewer flags at once",
-            limits.max_response_bytes
-        )));
+        return Err(match writer.refusal {
+            Some(_) => writer.error(),
+            None => AppError::Internal("serializing a response failed".into()),
+        });
     }
-    let json = writer.buffer;
+    let json = writer.written();
     let accept = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok());
@@ -87,17 +85,37 @@ pub(super) fn json_response(
     out.insert(header::CONTENT_TYPE, JSON);
     out.insert(REVISION_HEADER, revision);
     out.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    let body = match compress(&json, encoding) {
+    let body = match compress(json, encoding) {
         Some(compressed) => {
             if let Some(coding) = encoding.header_value() {
                 out.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
             }
-            compressed
+            writer.replace_with(compressed)
         }
-        None => json,
+        None => writer.into_bytes(),
     };
-    *response.body_mut() = Body::from(budgeted(state, body)?);
+    *response.body_mut() = Body::from(body);
     Ok(response)
+}
+
+/// The body is at least this large: parse and evaluate it on the blocking pool, so that no
+/// request holds an async worker (health checks and push streams run there) for long.
+const OFFLOAD_BYTES: usize = 64 * 1024;
+
+/// Runs `answer` on this worker for a small body, on the blocking pool for a large one, under
+/// an evaluation place (429 when all are taken).
+pub(super) async fn answer_sized(
+    state: &AppState,
+    body_len: usize,
+    answer: impl FnOnce() -> Result<Response, AppError> + Send + 'static,
+) -> Result<Response, AppError> {
+    let _place = state.evaluation_permit()?;
+    if body_len < OFFLOAD_BYTES {
+        return answer();
+    }
+    tokio::task::spawn_blocking(answer)
+        .await
+        .unwrap_or_else(|error| Err(AppError::Internal(error.to_string())))
 }
 
 /// `POST /evaluate/v1/variant`.
@@ -123,14 +141,28 @@ async fn evaluate_one(
     kind: FlagKind,
 ) -> Result<Response, AppError> {
     let started = Instant::now();
-    let _permit = state.evaluation_permit()?;
     let (parts, body) = request.into_parts();
     let bytes = read_body(body, &state).await?;
-    let scope = Scope::of_parts(&state, &parts);
-    let headers = parts.headers;
-    let body = parse::evaluation_request(&bytes, &state.limits, &scope)?;
+    let grant = Grant::of(&parts);
+    let shared = state.clone();
+    answer_sized(&state, bytes.len(), move || {
+        answer_one(&shared, &parts.headers, grant, &bytes, kind, started)
+    })
+    .await
+}
+
+fn answer_one(
+    state: &AppState,
+    headers: &HeaderMap,
+    grant: Option<Grant>,
+    bytes: &[u8],
+    kind: FlagKind,
+    started: Instant,
+) -> Result<Response, AppError> {
+    let scope = Scope::new(state, grant);
+    let body = parse::evaluation_request(bytes, &state.limits, &scope)?;
     let namespace = body.namespace();
-    let revision = current_revision(&state, namespace)?;
+    let revision = current_revision(state, namespace)?;
     let eval_request = EvalRequest::new(&body.flag_key, &body.entity_id, &body.context);
     let request_id = request_id(&body.request_id);
     let timestamp = now_rfc3339();
@@ -151,7 +183,7 @@ async fn evaluate_one(
                 evaluation: &evaluation,
                 meta: meta(started),
             };
-            json_response(&state, &headers, digest, &response, 512)
+            json_response(state, headers, digest, &response, 512)
         }
         FlagKind::Boolean => {
             let evaluation = revision
@@ -162,7 +194,7 @@ async fn evaluate_one(
                 evaluation: &evaluation,
                 meta: meta(started),
             };
-            json_response(&state, &headers, digest, &response, 512)
+            json_response(state, headers, digest, &response, 512)
         }
     }
 }
@@ -170,19 +202,32 @@ async fn evaluate_one(
 /// `POST /evaluate/v1/batch`: each request in its own namespace (`default` when unnamed).
 pub async fn batch(State(state): State<AppState>, request: Request) -> Result<Response, AppError> {
     let started = Instant::now();
-    let _permit = state.evaluation_permit()?;
     let (parts, body) = request.into_parts();
     let bytes = read_body(body, &state).await?;
-    let scope = Scope::of_parts(&state, &parts);
-    let headers = parts.headers;
+    let grant = Grant::of(&parts);
+    let shared = state.clone();
+    answer_sized(&state, bytes.len(), move || {
+        answer_batch(&shared, &parts.headers, grant, &bytes, started)
+    })
+    .await
+}
+
+fn answer_batch(
+    state: &AppState,
+    headers: &HeaderMap,
+    grant: Option<Grant>,
+    bytes: &[u8],
+    started: Instant,
+) -> Result<Response, AppError> {
+    let scope = Scope::new(state, grant);
     // Every namespace is authorized while the body is parsed, before anything is evaluated.
-    let body = parse::batch_request(&bytes, &state.limits, &scope)?;
+    let body = parse::batch_request(bytes, &state.limits, &scope)?;
     // Each namespace is looked up once; its revision stays fixed for the batch.
     let mut revisions = HashMap::new();
     for request in &body.requests {
         let namespace = request.namespace();
         if !revisions.contains_key(namespace) {
-            revisions.insert(namespace, current_revision(&state, namespace)?);
+            revisions.insert(namespace, current_revision(state, namespace)?);
         }
     }
     let items: Vec<BatchItem<'_>> = body
@@ -221,11 +266,11 @@ pub async fn batch(State(state): State<AppState>, request: Request) -> Result<Re
         .map_or("default", parse::EvaluationRequest::namespace);
     let revision = match revisions.get(first_namespace) {
         Some(revision) => revision.digest_header.clone(),
-        None => current_revision(&state, first_namespace)?
+        None => current_revision(state, first_namespace)?
             .digest_header
             .clone(),
     };
     // About 350 bytes per answer, more with attachments; one growth at most.
     let size_hint = 128 + items.len() * 384;
-    json_response(&state, &headers, revision, &response, size_hint)
+    json_response(state, headers, revision, &response, size_hint)
 }

@@ -3,76 +3,24 @@
 //! `100 Continue` (refused before hyper would send it). Hyper's own limits are set above these (see `listener`),
 //! so these are what clients meet, with a JSON body.
 
-use std::convert::Infallible;
-use std::task::{Context, Poll};
-
 use axum::extract::Request;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use futures_util::future::{ready, Either, Ready};
-use tower::{Layer, Service};
 
 use super::{ofrep, AppError};
 use crate::metrics::Rejection;
 use crate::state::{AppState, Limits};
 
-/// Adds [`HeadGuard`] around a service.
-#[derive(Clone)]
-pub struct GuardLayer {
-    state: AppState,
-}
-
-impl GuardLayer {
-    pub fn new(state: AppState) -> GuardLayer {
-        GuardLayer { state }
-    }
-}
-
-impl<S> Layer<S> for GuardLayer {
-    type Service = HeadGuard<S>;
-
-    fn layer(&self, inner: S) -> HeadGuard<S> {
-        HeadGuard {
-            inner,
-            state: self.state.clone(),
-        }
-    }
-}
-
-/// Lets a request with a head within the limits through to `inner`.
-#[derive(Clone)]
-pub struct HeadGuard<S> {
-    inner: S,
-    state: AppState,
-}
-
-impl<S> Service<Request> for HeadGuard<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible>,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Either<S::Future, Ready<Result<Response, Infallible>>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        match check_head(&self.state.limits, &request) {
-            Ok(()) => Either::Left(self.inner.call(request)),
-            Err(error) => {
-                self.state.metrics.record_rejection(Rejection::Limit);
-                // OFREP clients read OFREP's error shape.
-                let response = if request.uri().path().starts_with("/ofrep/") {
-                    ofrep::failure(None, error)
-                } else {
-                    error.into_response()
-                };
-                Either::Right(ready(Ok(response)))
-            }
-        }
-    }
+/// The head limits, as a [`super::gate`] check: lets the request in, or answers 413, 414 or
+/// 431 (in OFREP's shape on OFREP routes, whose clients read that).
+pub fn check(state: &AppState, request: &mut Request) -> Option<Response> {
+    let refused = check_head(&state.limits, request).err()?;
+    state.metrics.record_rejection(Rejection::Limit);
+    Some(if request.uri().path().starts_with("/ofrep/") {
+        ofrep::failure(None, refused)
+    } else {
+        refused.into_response()
+    })
 }
 
 /// The head's target, headers and declared body length against the limits.

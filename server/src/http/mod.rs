@@ -5,6 +5,7 @@ mod body;
 mod compress;
 pub mod error;
 mod evaluate;
+mod gate;
 mod guard;
 pub mod listener;
 pub mod negotiate;
@@ -25,11 +26,10 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::state::AppState;
-use access::AccessLayer;
-use guard::GuardLayer;
+use gate::GateLayer;
 use observe::ObserveLayer;
 
-pub use body::ResponseBudget;
+pub use body::BufferBudget;
 pub use error::AppError;
 pub use ops::metrics_response as ops_metrics;
 
@@ -62,8 +62,8 @@ pub fn app(state: AppState, www: Option<PathBuf>) -> Router {
     }
     api.fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
-        .layer(GuardLayer::new(state.clone()))
-        .layer(AccessLayer::new(state.clone()))
+        .layer(GateLayer::new(state.clone(), guard::check))
+        .layer(GateLayer::new(state.clone(), access::check))
         .layer(ObserveLayer::new(state.clone()))
         .with_state(state)
 }

@@ -9,10 +9,11 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
+use tokio::sync::SemaphorePermit;
 use vexil_eval::model::FlagKind;
 use vexil_eval::{Evaluation, Index, Reason, Request as EvalRequest};
 
-use super::access::{header_namespace, Scope};
+use super::access::{header_namespace, Grant, Scope};
 use super::body::read_body;
 use super::evaluate::json_response;
 use super::negotiate::etag_matches;
@@ -89,18 +90,29 @@ pub async fn single(
         .unwrap_or_else(|error| failure(Some(&key), error))
 }
 
-/// The body's context, within the limits; the namespace, from `X-Flipt-Namespace`.
-async fn read_request(
-    state: &AppState,
-    request: Request,
-) -> Result<(HeaderMap, OfrepContext, String), AppError> {
-    let _permit = state.evaluation_permit()?;
+/// What an OFREP request asks: its headers, its context (parsed within the limits) and the
+/// namespace (`X-Flipt-Namespace`), with the evaluation place it holds until it is answered.
+struct OfrepAsk<'s> {
+    headers: HeaderMap,
+    context: OfrepContext,
+    namespace: String,
+    _place: SemaphorePermit<'s>,
+}
+
+async fn read_request(state: &AppState, request: Request) -> Result<OfrepAsk<'_>, AppError> {
     let (parts, body) = request.into_parts();
     let namespace = header_namespace(&parts.headers)?.to_owned();
     let bytes = read_body(body, state).await?;
-    let scope = Scope::of_parts(state, &parts);
+    // OFREP bodies are one context (at most 256 entries): small enough to parse right here.
+    let place = state.evaluation_permit()?;
+    let scope = Scope::new(state, Grant::of(&parts));
     let context = parse::ofrep_request(&bytes, &state.limits, &scope)?;
-    Ok((parts.headers, context, namespace))
+    Ok(OfrepAsk {
+        headers: parts.headers,
+        context,
+        namespace,
+        _place: place,
+    })
 }
 
 /// `POST /ofrep/v1/evaluate/flags`: every flag of the namespace, with an ETag.
@@ -131,7 +143,13 @@ async fn resolve_single(
     key: &str,
     request: Request,
 ) -> Result<Response, AppError> {
-    let (headers, context, namespace) = read_request(&state, request).await?;
+    let ask = read_request(&state, request).await?;
+    let OfrepAsk {
+        headers,
+        context,
+        namespace,
+        ..
+    } = &ask;
     if key.len() > state.limits.max_key_bytes {
         let message = format!(
             "flagKey is longer than {} bytes",
@@ -153,15 +171,9 @@ async fn resolve_single(
             details,
         ));
     }
-    let revision = current_revision(&state, &namespace)?;
-    match evaluate(&revision.index, key, &context) {
-        Some(value) => json_response(
-            &state,
-            &headers,
-            revision.digest_header.clone(),
-            &value,
-            256,
-        ),
+    let revision = current_revision(&state, namespace)?;
+    match evaluate(&revision.index, key, context) {
+        Some(value) => json_response(&state, headers, revision.digest_header.clone(), &value, 256),
         None => Ok(ofrep_error(
             StatusCode::NOT_FOUND,
             key,
@@ -172,14 +184,20 @@ async fn resolve_single(
 }
 
 async fn resolve_bulk(state: AppState, request: Request) -> Result<Response, AppError> {
-    let (headers, context, namespace) = read_request(&state, request).await?;
+    let ask = read_request(&state, request).await?;
+    let OfrepAsk {
+        headers,
+        context,
+        namespace,
+        ..
+    } = &ask;
     if context.targeting_key.is_empty() {
         let body = json!({ "errorCode": "TARGETING_KEY_MISSING", "errorDetails": "the context needs a targetingKey" });
         return Ok((StatusCode::BAD_REQUEST, Json(body)).into_response());
     }
-    let revision = current_revision(&state, &namespace)?;
+    let revision = current_revision(&state, namespace)?;
     // The answers depend on the context too, so the ETag names revision and context together.
-    let etag = format!("\"{}-{:08x}\"", revision.digest, context_hash(&context));
+    let etag = format!("\"{}-{:08x}\"", revision.digest, context_hash(context));
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|value| value.to_str().ok())
@@ -199,11 +217,11 @@ async fn resolve_bulk(state: AppState, request: Request) -> Result<Response, App
         .index
         .flags()
         .filter(|&(_, kind, enabled)| enabled || kind == FlagKind::Boolean)
-        .filter_map(|(key, _, _)| evaluate(&revision.index, key, &context))
+        .filter_map(|(key, _, _)| evaluate(&revision.index, key, context))
         .collect();
     let mut response = json_response(
         &state,
-        &headers,
+        headers,
         revision.digest_header.clone(),
         &json!({ "flags": flags }),
         64 + flags.len() * 160,

@@ -27,8 +27,11 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<serde_json::Val
         return Ok(Json(json!({ "status": "READY" })));
     }
     let waiting = state.not_ready_namespaces();
+    // `/ready` is open: with tokens on, it does not name namespaces (status does, to a token).
     let message = if waiting.is_empty() {
         "some flag files could not be read or attributed to a namespace yet".to_owned()
+    } else if state.auth.is_some() {
+        format!("{} namespaces have no good revision yet", waiting.len())
     } else {
         format!("no good revision yet for: {}", waiting.join(", "))
     };

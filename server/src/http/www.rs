@@ -35,8 +35,14 @@ impl Files {
 pub async fn serve(State(files): State<Files>, request: Request) -> Response {
     let path = request.uri().path();
     let not_found = || AppError::NotFound(format!("no file at {path}")).into_response();
-    let acceptable = path.split('/').skip(1).all(|segment| {
-        segment.len() <= MAX_SEGMENT_BYTES && !segment.starts_with('.') && !segment.contains('\\')
+    // Checked as the file server will read it: percent-decoded (`%2E` is a dot, `%2F` a slash).
+    let Ok(decoded) = percent_encoding::percent_decode_str(path).decode_utf8() else {
+        return not_found();
+    };
+    let acceptable = decoded.split('/').skip(1).all(|segment| {
+        segment.len() <= MAX_SEGMENT_BYTES
+            && !segment.starts_with('.')
+            && !segment.contains(['\\', '\0'])
     });
     if !acceptable {
         return not_found();
