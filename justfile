@@ -83,6 +83,27 @@ bench:
 bench-sdk: build setup-node wasm
     node benches/js/sdk-vs-flipt.mjs
 
+# The soak test at full length on a release build: clients download, stream and evaluate while
+# the flag files are rewritten every way and broken and restored; figures in docs/reliability.md.
+# (`./x test` runs a short version.)
+soak cycles="100" clients="40" streams="10000":
+    VEXIL_SOAK_CYCLES={{cycles}} VEXIL_SOAK_CLIENTS={{clients}} VEXIL_SOAK_STREAMS={{streams}} cargo test --release -p vexil --test soak -- --nocapture
+
+cargo_fuzz_version := "0.13.2"
+cargo_fuzz := ".tools/cargo-fuzz-" + cargo_fuzz_version + "/bin/cargo-fuzz"
+
+# Fuzz each target for `seconds` (nightly; not in CI, whose tests replay the corpora), then
+# minimize what the fuzzer kept. A crash lands in fuzz/artifacts/<target>/: fix it, and keep the
+# input as fuzz/seeds/<target>/crash-<what> so the replay test holds it fixed.
+fuzz seconds="180":
+    @[ -x {{cargo_fuzz}} ] || cargo install cargo-fuzz --version {{cargo_fuzz_version}} --root .tools/cargo-fuzz-{{cargo_fuzz_version}}
+    export PATH="$PWD/.tools/cargo-fuzz-{{cargo_fuzz_version}}/bin:$PATH"; \
+    for target in flag_yaml flag_json snapshot evaluate; do \
+        mkdir -p fuzz/corpus/$target; \
+        cargo +nightly fuzz run --fuzz-dir fuzz --features libfuzzer $target fuzz/corpus/$target fuzz/seeds/$target -- -max_total_time={{seconds}} -max_len=4096; \
+        cargo +nightly fuzz cmin --fuzz-dir fuzz --features libfuzzer $target fuzz/corpus/$target -- -max_len=4096; \
+    done
+
 # Install what the build needs; each step is skipped when already done.
 setup: setup-rust setup-node setup-browser
 
