@@ -7,7 +7,7 @@ use arc_swap::ArcSwap;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
-    DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric,
+    DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric, LabelValueEncoder,
 };
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
@@ -30,7 +30,7 @@ struct Route {
 }
 
 /// Why a request or connection was turned away.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub enum Rejection {
     /// Over a size or count limit.
     Limit,
@@ -44,6 +44,20 @@ pub enum Rejection {
     Busy,
     /// Not HTTP at all (hyper's own 400).
     Malformed,
+}
+
+impl EncodeLabelValue for Rejection {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        use std::fmt::Write as _;
+        encoder.write_str(match self {
+            Rejection::Limit => "limit",
+            Rejection::Timeout => "timeout",
+            Rejection::Auth => "auth",
+            Rejection::Cap => "cap",
+            Rejection::Busy => "busy",
+            Rejection::Malformed => "malformed",
+        })
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -73,6 +73,20 @@ fn json_body(response: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {response:?}"))
 }
 
+/// A counter of the server's `/metrics`, by its whole name with labels (0 when absent).
+fn counter(server: &Server, name: &str) -> u64 {
+    let (answer, _) = raw(
+        server,
+        b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(3),
+    );
+    answer
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 fn context_of(entries: usize) -> Value {
     Value::Object(
         (0..entries)
@@ -191,6 +205,8 @@ fn half_sent_heads_silent_and_idle_connections_are_closed() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(closed, "an idle keep-alive connection stayed open");
     assert!(started.elapsed() < Duration::from_secs(12));
+    // Counted by reason.
+    assert!(counter(&server, "vexil_http_rejections_total{reason=\"timeout\"}") >= 3);
 }
 
 #[test]
@@ -266,6 +282,7 @@ fn more_connections_than_descriptors_are_answered_503_and_the_server_keeps_accep
     }
     assert!((100..=200).contains(&refused), "{refused} refused of 300");
     drop(held);
+    let cap = "vexil_http_rejections_total{reason=\"cap\"}";
     // The descriptors come back, and so does service.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -280,6 +297,7 @@ fn more_connections_than_descriptors_are_answered_503_and_the_server_keeps_accep
         assert!(Instant::now() < deadline, "never served again: {answer}");
         std::thread::sleep(Duration::from_millis(100));
     }
+    assert!(counter(&server, cap) >= refused, "{refused} refused");
 }
 
 /// A namespace with one flag whose attachment makes each answer about 1.2 KB.

@@ -65,22 +65,7 @@ impl Budgeted {
     /// Takes more of the budget if the buffer's capacity outgrew its share; `false` when the
     /// budget has no room.
     fn cover(&mut self, budget: &BufferBudget) -> bool {
-        let needed = self.data.capacity().div_ceil(1024);
-        let held = self.share.as_ref().map_or(0, |share| share.num_permits());
-        if needed <= held {
-            return true;
-        }
-        let more = u32::try_from(needed - held).unwrap_or(u32::MAX);
-        match budget.kibibytes.clone().try_acquire_many_owned(more) {
-            Ok(extra) => {
-                match &mut self.share {
-                    Some(share) => share.merge(extra),
-                    None => self.share = Some(extra),
-                }
-                true
-            }
-            Err(_) => false,
-        }
+        cover(&mut self.share, self.data.capacity(), budget)
     }
 
     /// The buffer as shared bytes that give the share back when the last copy is dropped.
@@ -96,26 +81,53 @@ fn no_room(state: &AppState) -> AppError {
     )
 }
 
+/// Bytes that hold a share of the budget until the last copy of them is dropped.
+struct Held {
+    bytes: Bytes,
+    _share: Option<OwnedSemaphorePermit>,
+}
+
+impl AsRef<[u8]> for Held {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Takes enough of the budget that `share` covers `bytes`; `false` when it has no room.
+fn cover(share: &mut Option<OwnedSemaphorePermit>, bytes: usize, budget: &BufferBudget) -> bool {
+    let needed = bytes.div_ceil(1024);
+    let held = share.as_ref().map_or(0, |share| share.num_permits());
+    if needed <= held {
+        return true;
+    }
+    let more = u32::try_from(needed - held).unwrap_or(u32::MAX);
+    match budget.kibibytes.clone().try_acquire_many_owned(more) {
+        Ok(extra) => {
+            match share {
+                Some(share) => share.merge(extra),
+                None => *share = Some(extra),
+            }
+            true
+        }
+        Err(_) => false,
+    }
+}
+
 /// Reads a request body within the size limit and the body timeout, holding its share of the
-/// buffer budget (503 when the budget has no room).
+/// buffer budget (503 when the budget has no room). The chunks hyper read are kept as they are,
+/// and joined only if there are several.
 pub async fn read_body(mut body: Body, state: &AppState) -> Result<Bytes, AppError> {
     let limits = &state.limits;
-    let too_large = || {
-        state.metrics.record_rejection(Rejection::Limit);
-        AppError::TooLarge(format!(
-            "request body is larger than {} bytes",
-            limits.max_body_bytes
-        ))
-    };
     let deadline = tokio::time::Instant::now() + limits.body_timeout;
-    let mut buffer = Budgeted::with_capacity(0);
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut length = 0;
+    let mut share = None;
     loop {
         let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
             Ok(Some(Ok(frame))) => frame,
             Ok(None) => break,
             Ok(Some(Err(error))) => {
-                // hyper's own length limit never applies here; this is a body that broke off
-                // or was framed wrongly.
+                // A body that broke off, or was framed wrongly.
                 return Err(AppError::BadRequest(format!(
                     "the request body broke off: {error}"
                 )));
@@ -131,15 +143,34 @@ pub async fn read_body(mut body: Body, state: &AppState) -> Result<Bytes, AppErr
         let Ok(data) = frame.into_data() else {
             continue; // trailers
         };
-        if buffer.data.len() + data.len() > limits.max_body_bytes {
-            return Err(too_large());
+        length += data.len();
+        if length > limits.max_body_bytes {
+            state.metrics.record_rejection(Rejection::Limit);
+            return Err(AppError::TooLarge(format!(
+                "request body is larger than {} bytes",
+                limits.max_body_bytes
+            )));
         }
-        buffer.data.extend_from_slice(&data);
-        if !buffer.cover(&state.buffer_budget) {
+        // The chunks, and a joined copy should there be several.
+        let held = if chunks.is_empty() {
+            length
+        } else {
+            2 * length
+        };
+        if !cover(&mut share, held, &state.buffer_budget) {
             return Err(no_room(state));
         }
+        chunks.push(data);
     }
-    Ok(buffer.into_bytes())
+    let bytes = match chunks.len() {
+        0 => return Ok(Bytes::new()),
+        1 => chunks.pop().unwrap_or_default(),
+        _ => Bytes::from(chunks.concat()),
+    };
+    Ok(Bytes::from_owner(Held {
+        bytes,
+        _share: share,
+    }))
 }
 
 /// Why a response could not be written.

@@ -277,10 +277,12 @@ pub fn connection_cap(wanted: usize) -> usize {
         }
     };
     let room = usize::try_from(limit.saturating_sub(RESERVED_DESCRIPTORS)).unwrap_or(usize::MAX);
-    if room < wanted {
+    if room < wanted.min(10_000) {
         tracing::warn!(
-            "the file-descriptor limit ({limit}) allows {room} connections, fewer than the {wanted} asked for"
+            "the file-descriptor limit ({limit}) allows only {room} connections (raise it: `ulimit -n`)"
         );
+    } else if room < wanted {
+        tracing::info!("the file-descriptor limit ({limit}) caps connections at {room}");
     }
     wanted.min(room).max(1)
 }

@@ -60,11 +60,14 @@ pub fn app(state: AppState, www: Option<PathBuf>) -> Router {
             api = api.route(path, get(www::serve).with_state(files.clone()));
         }
     }
+    // One composed layer, not three: the router boxes each layer it is given per request.
+    let layers = tower::ServiceBuilder::new()
+        .layer(ObserveLayer::new(state.clone()))
+        .layer(GateLayer::new(state.clone(), access::check))
+        .layer(GateLayer::new(state.clone(), guard::check));
     api.fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
-        .layer(GateLayer::new(state.clone(), guard::check))
-        .layer(GateLayer::new(state.clone(), access::check))
-        .layer(ObserveLayer::new(state.clone()))
+        .layer(layers)
         .with_state(state)
 }
 
