@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use tokio::sync::{watch, Semaphore, SemaphorePermit};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use vexil_flags::LoadOptions;
 
 use crate::auth::Auth;
@@ -78,8 +78,8 @@ pub struct Shared {
     /// Limits on each flag file as it is read.
     pub file_limits: vexil_flags::Limits,
     pub limits: Limits,
-    /// One permit per evaluation request in progress.
-    evaluations: Semaphore,
+    /// One permit per evaluation in progress.
+    evaluations: Arc<Semaphore>,
     /// The memory request bodies and built responses may hold until they are done with.
     pub buffer_budget: BufferBudget,
     pub auth: Option<Auth>,
@@ -121,7 +121,7 @@ impl AppState {
             shutting_down,
             flags_dir,
             file_limits,
-            evaluations: Semaphore::new(limits.max_concurrent_evaluations.max(1)),
+            evaluations: Arc::new(Semaphore::new(limits.max_concurrent_evaluations.max(1))),
             buffer_budget: BufferBudget::new(limits.buffer_memory_bytes),
             limits,
             auth,
@@ -230,8 +230,10 @@ impl AppState {
     /// A place for one evaluation, taken once its body is read and held while it is parsed,
     /// evaluated and answered; 429 when all are taken. (Slow bodies hold no place: what they
     /// cost is the memory they send, counted in the buffer budget.)
-    pub fn evaluation_permit(&self) -> Result<SemaphorePermit<'_>, AppError> {
-        self.evaluations.try_acquire().map_err(|_| {
+    /// Owned, so work moved to the blocking pool keeps its place even if the request that
+    /// started it is dropped (a client that hung up).
+    pub fn evaluation_permit(&self) -> Result<OwnedSemaphorePermit, AppError> {
+        self.evaluations.clone().try_acquire_owned().map_err(|_| {
             self.metrics.record_rejection(Rejection::Busy);
             AppError::TooManyRequests(format!(
                 "more than {} evaluation requests at once: retry in a moment",

@@ -55,8 +55,6 @@ const collected = typeof FinalizationRegistry === 'function'
     if (wasmEngines.delete(wasmEngine)) wasmEngine.free();
   })
   : null;
-// How many times in a row a restart may itself trap before an engine gives up its snapshot.
-const RESTART_ATTEMPTS = 3;
 
 /** One namespace's snapshot, compiled; evaluations are synchronous. */
 export class Engine {
@@ -102,8 +100,9 @@ export class Engine {
     }
     try {
       const loaded = this.#wasm.load(data, namespace);
-      this.#lastGood = data;
       this.#describe();
+      // Only now is it good: a trap in describe() restarts with the previous one.
+      this.#lastGood = data;
       return loaded;
     } catch (error) {
       throw recovered(error);
@@ -228,25 +227,23 @@ export class Engine {
   /**
    * Moves every engine of this realm to a new wasm instance, each with its last good snapshot.
    * The old instance's objects are detached without being freed (their pointers mean nothing in
-   * the new instance). Should reloading a snapshot trap again, that instance is replaced too and
-   * the engine that trapped starts empty; after a few attempts every engine does.
+   * the new instance). Should reloading a snapshot trap again, that instance is replaced too, and
+   * the engine whose snapshot trapped starts empty: each attempt empties at most one engine, so
+   * this ends, and healthy engines keep their snapshots.
    */
   static restart() {
-    for (let attempt = 1; ; attempt++) {
+    for (;;) {
       for (const wasmEngine of wasmEngines) wasmEngine.__destroy_into_raw();
       wasmEngines.clear();
       memory = reinstantiate().memory;
       refreshViews();
-      const giveUp = attempt >= RESTART_ATTEMPTS;
       let trapped = null;
       for (const ref of engines) {
         const engine = ref.deref();
-        if (engine === undefined) {
-          engines.delete(ref);
-        } else if (trapped === null) {
-          trapped = engine.#reattach(giveUp) ? null : engine;
-        } else {
-          engine.#flags = null; // moved on the next attempt
+        if (engine === undefined) engines.delete(ref);
+        else if (!engine.#reattach()) {
+          trapped = engine;
+          break;
         }
       }
       if (trapped === null) return;
@@ -254,24 +251,21 @@ export class Engine {
     }
   }
 
-  /**
-   * This engine in the new instance, with its last good snapshot (or none, with `empty`).
-   * Returns false if reloading trapped: the instance is then unusable.
-   */
-  #reattach(empty) {
+  /** This engine in the new instance, with its last good snapshot; false if that trapped. */
+  #reattach() {
     this.#flags = null;
-    if (empty) this.#lastGood = null;
-    this.#adopt();
-    if (this.#lastGood === null) return true;
     try {
+      this.#adopt();
+      if (this.#lastGood === null) return true;
       this.#wasm.load(this.#lastGood);
       this.#describe();
       return true;
     } catch (error) {
       if (error instanceof WebAssembly.RuntimeError) return false;
-      // Loaded once before, so this cannot happen; if it does, start empty.
+      // It loaded once before, so this cannot happen; if it does, the engine starts empty (a
+      // failed load leaves the fresh object as it was).
       this.#lastGood = null;
-      this.#adopt();
+      this.#flags = null;
       return true;
     }
   }

@@ -193,12 +193,17 @@ fn load(mut files: Vec<PathBuf>, errors: Vec<Diagnostic>, options: &LoadOptions)
     files.dedup();
     let mut loader = Loader::new(&options.limits);
     loader.errors = errors;
-    let now = std::time::SystemTime::now();
-    // A modification time in the future (a clock that disagrees) is not taken as recent.
+    // Against the time just after the file was read, so a write that began while other files
+    // were read counts too. A time only a little in the future is a write racing the read; one
+    // far in the future (a clock that disagrees) must not hold the file for good.
     let recent = |modified: Option<std::time::SystemTime>| {
-        modified
-            .and_then(|modified| now.duration_since(modified).ok())
-            .is_some_and(|age| age < options.settle)
+        let Some(modified) = modified else {
+            return false;
+        };
+        match std::time::SystemTime::now().duration_since(modified) {
+            Ok(age) => age < options.settle,
+            Err(ahead) => ahead.duration() < options.settle,
+        }
     };
     for file in &files {
         if options.being_written.contains(file) {

@@ -113,6 +113,16 @@ fn cover(share: &mut Option<OwnedSemaphorePermit>, bytes: usize, budget: &Buffer
     }
 }
 
+/// Gives back what `share` holds beyond `bytes`.
+fn trim(share: &mut Option<OwnedSemaphorePermit>, bytes: usize) {
+    let needed = bytes.div_ceil(1024);
+    if let Some(held) = share.as_mut() {
+        if held.num_permits() > needed {
+            drop(held.split(held.num_permits() - needed));
+        }
+    }
+}
+
 /// Reads a request body within the size limit and the body timeout, holding its share of the
 /// buffer budget (503 when the budget has no room). The chunks hyper read are kept as they are,
 /// and joined only if there are several.
@@ -167,6 +177,8 @@ pub async fn read_body(mut body: Body, state: &AppState) -> Result<Bytes, AppErr
         1 => chunks.pop().unwrap_or_default(),
         _ => Bytes::from(chunks.concat()),
     };
+    // The chunks are gone: only the joined copy stays.
+    trim(&mut share, bytes.len());
     Ok(Bytes::from_owner(Held {
         bytes,
         _share: share,
@@ -227,9 +239,10 @@ impl<'s> ResponseWriter<'s> {
         self.buffer.into_bytes()
     }
 
-    /// `data` (a compressed form of what was written) in place of it, under the same share,
-    /// which is larger than compressed data needs.
+    /// `data` (a compressed form of what was written) in place of it, under a share cut down
+    /// to what it holds.
     pub fn replace_with(mut self, data: Vec<u8>) -> Bytes {
+        trim(&mut self.buffer.share, data.capacity());
         self.buffer.data = data;
         self.buffer.into_bytes()
     }
@@ -265,6 +278,21 @@ mod tests {
             max_response_bytes: max_response,
             ..Limits::default()
         })
+    }
+
+    #[tokio::test]
+    async fn a_body_in_chunks_holds_one_copy_of_itself() {
+        let state = state(1 << 20, 1 << 20);
+        let full = state.buffer_budget.available_bytes();
+        let chunks: Vec<Result<Bytes, std::io::Error>> = (0..4)
+            .map(|_| Ok(Bytes::from(vec![b'x'; 64 * 1024])))
+            .collect();
+        let body = Body::from_stream(futures_util::stream::iter(chunks));
+        let bytes = read_body(body, &state).await.unwrap();
+        assert_eq!(bytes.len(), 256 * 1024);
+        assert_eq!(full - state.buffer_budget.available_bytes(), 256 * 1024);
+        drop(bytes);
+        assert_eq!(state.buffer_budget.available_bytes(), full);
     }
 
     #[test]

@@ -109,13 +109,18 @@ pub(super) async fn answer_sized(
     body_len: usize,
     answer: impl FnOnce() -> Result<Response, AppError> + Send + 'static,
 ) -> Result<Response, AppError> {
-    let _place = state.evaluation_permit()?;
+    let place = state.evaluation_permit()?;
     if body_len < OFFLOAD_BYTES {
         return answer();
     }
-    tokio::task::spawn_blocking(answer)
-        .await
-        .unwrap_or_else(|error| Err(AppError::Internal(error.to_string())))
+    // The place moves with the work: a client that hangs up does not free it early.
+    tokio::task::spawn_blocking(move || {
+        let answered = answer();
+        drop(place);
+        answered
+    })
+    .await
+    .unwrap_or_else(|error| Err(AppError::Internal(error.to_string())))
 }
 
 /// `POST /evaluate/v1/variant`.

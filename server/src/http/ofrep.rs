@@ -4,18 +4,18 @@
 //! The namespace comes from `X-Flipt-Namespace` (default `default`). `value` is the variant key
 //! of a variant flag or the boolean of a boolean flag; the attachment travels in `metadata`.
 
+use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
-use tokio::sync::SemaphorePermit;
 use vexil_eval::model::FlagKind;
 use vexil_eval::{Evaluation, Index, Reason, Request as EvalRequest};
 
 use super::access::{header_namespace, Grant, Scope};
 use super::body::read_body;
-use super::evaluate::json_response;
+use super::evaluate::{answer_sized, json_response};
 use super::negotiate::etag_matches;
 use super::parse::{self, OfrepContext};
 use super::snapshot::current_revision;
@@ -90,29 +90,33 @@ pub async fn single(
         .unwrap_or_else(|error| failure(Some(&key), error))
 }
 
-/// What an OFREP request asks: its headers, its context (parsed within the limits) and the
-/// namespace (`X-Flipt-Namespace`), with the evaluation place it holds until it is answered.
-struct OfrepAsk<'s> {
+/// What an OFREP request brings: its headers, the namespace (`X-Flipt-Namespace`), the grant
+/// the access layer gave it, and its body, read whole.
+struct OfrepAsk {
     headers: HeaderMap,
-    context: OfrepContext,
     namespace: String,
-    _place: SemaphorePermit<'s>,
+    grant: Option<Grant>,
+    bytes: Bytes,
 }
 
-async fn read_request(state: &AppState, request: Request) -> Result<OfrepAsk<'_>, AppError> {
-    let (parts, body) = request.into_parts();
-    let namespace = header_namespace(&parts.headers)?.to_owned();
-    let bytes = read_body(body, state).await?;
-    // OFREP bodies are one context (at most 256 entries): small enough to parse right here.
-    let place = state.evaluation_permit()?;
-    let scope = Scope::new(state, Grant::of(&parts));
-    let context = parse::ofrep_request(&bytes, &state.limits, &scope)?;
-    Ok(OfrepAsk {
-        headers: parts.headers,
-        context,
-        namespace,
-        _place: place,
-    })
+impl OfrepAsk {
+    async fn read(state: &AppState, request: Request) -> Result<OfrepAsk, AppError> {
+        let (parts, body) = request.into_parts();
+        let namespace = header_namespace(&parts.headers)?.to_owned();
+        let bytes = read_body(body, state).await?;
+        Ok(OfrepAsk {
+            grant: Grant::of(&parts),
+            headers: parts.headers,
+            namespace,
+            bytes,
+        })
+    }
+
+    /// The body's context, parsed within the limits.
+    fn context(&self, state: &AppState) -> Result<OfrepContext, AppError> {
+        let scope = Scope::new(state, self.grant);
+        parse::ofrep_request(&self.bytes, &state.limits, &scope)
+    }
 }
 
 /// `POST /ofrep/v1/evaluate/flags`: every flag of the namespace, with an ETag.
@@ -143,13 +147,17 @@ async fn resolve_single(
     key: &str,
     request: Request,
 ) -> Result<Response, AppError> {
-    let ask = read_request(&state, request).await?;
-    let OfrepAsk {
-        headers,
-        context,
-        namespace,
-        ..
-    } = &ask;
+    let ask = OfrepAsk::read(&state, request).await?;
+    let (shared, key) = (state.clone(), key.to_owned());
+    answer_sized(&state, ask.bytes.len(), move || {
+        answer_single(&shared, &key, &ask)
+    })
+    .await
+}
+
+fn answer_single(state: &AppState, key: &str, ask: &OfrepAsk) -> Result<Response, AppError> {
+    let context = &ask.context(state)?;
+    let (headers, namespace) = (&ask.headers, &ask.namespace);
     if key.len() > state.limits.max_key_bytes {
         let message = format!(
             "flagKey is longer than {} bytes",
@@ -171,9 +179,9 @@ async fn resolve_single(
             details,
         ));
     }
-    let revision = current_revision(&state, namespace)?;
+    let revision = current_revision(state, namespace)?;
     match evaluate(&revision.index, key, context) {
-        Some(value) => json_response(&state, headers, revision.digest_header.clone(), &value, 256),
+        Some(value) => json_response(state, headers, revision.digest_header.clone(), &value, 256),
         None => Ok(ofrep_error(
             StatusCode::NOT_FOUND,
             key,
@@ -184,18 +192,19 @@ async fn resolve_single(
 }
 
 async fn resolve_bulk(state: AppState, request: Request) -> Result<Response, AppError> {
-    let ask = read_request(&state, request).await?;
-    let OfrepAsk {
-        headers,
-        context,
-        namespace,
-        ..
-    } = &ask;
+    let ask = OfrepAsk::read(&state, request).await?;
+    let shared = state.clone();
+    answer_sized(&state, ask.bytes.len(), move || answer_bulk(&shared, &ask)).await
+}
+
+fn answer_bulk(state: &AppState, ask: &OfrepAsk) -> Result<Response, AppError> {
+    let context = &ask.context(state)?;
+    let (headers, namespace) = (&ask.headers, &ask.namespace);
     if context.targeting_key.is_empty() {
         let body = json!({ "errorCode": "TARGETING_KEY_MISSING", "errorDetails": "the context needs a targetingKey" });
         return Ok((StatusCode::BAD_REQUEST, Json(body)).into_response());
     }
-    let revision = current_revision(&state, namespace)?;
+    let revision = current_revision(state, namespace)?;
     // The answers depend on the context too, so the ETag names revision and context together.
     let etag = format!("\"{}-{:08x}\"", revision.digest, context_hash(context));
     if headers
@@ -220,7 +229,7 @@ async fn resolve_bulk(state: AppState, request: Request) -> Result<Response, App
         .filter_map(|(key, _, _)| evaluate(&revision.index, key, context))
         .collect();
     let mut response = json_response(
-        &state,
+        state,
         headers,
         revision.digest_header.clone(),
         &json!({ "flags": flags }),
