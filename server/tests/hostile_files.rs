@@ -78,13 +78,7 @@ fn validate_refuses_deep_nesting_and_alias_bombs_with_file_and_line() {
 }
 
 async fn namespace_status(client: &reqwest::Client, server: &Server) -> Value {
-    let response = client
-        .get(server.url("/api/v1/namespaces/default/status"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
+    support::namespace_status(client, &server.base, "default").await
 }
 
 #[tokio::test]

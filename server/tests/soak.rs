@@ -449,14 +449,7 @@ async fn the_server_stays_correct_and_flat_under_file_faults_and_load() {
     for namespace in NAMESPACES {
         let want = digest_of(namespace, cycles);
         eventually_value(Duration::from_secs(15), || async {
-            let status: Value = client
-                .get(format!("{base}/api/v1/namespaces/{namespace}/status"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let status = support::namespace_status(&client, &base, namespace).await;
             (
                 status["revision"] == want && status["state"] == "serving",
                 status,

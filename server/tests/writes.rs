@@ -57,10 +57,7 @@ fn digest_of(text: &str) -> String {
 }
 
 async fn status(client: &reqwest::Client, server: &Server, namespace: &str) -> Value {
-    let url = server.url(&format!("/api/v1/namespaces/{namespace}/status"));
-    let response = client.get(url).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
+    support::namespace_status(client, &server.base, namespace).await
 }
 
 async fn revision(client: &reqwest::Client, server: &Server, namespace: &str) -> String {

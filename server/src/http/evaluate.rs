@@ -31,11 +31,14 @@ fn request_id(given: &str) -> String {
 }
 
 pub(super) fn now_rfc3339() -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let seconds = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
-    vexil_eval::format_timestamp(seconds, now.subsec_nanos())
+    rfc3339(SystemTime::now())
+}
+
+/// A time as Flipt's responses write it (RFC 3339, UTC, nanoseconds).
+pub(super) fn rfc3339(time: SystemTime) -> String {
+    let since_epoch = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let seconds = i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX);
+    vexil_eval::format_timestamp(seconds, since_epoch.subsec_nanos())
 }
 
 fn not_found(namespace: &str, flag_key: &str) -> AppError {

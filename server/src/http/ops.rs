@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use super::evaluate::rfc3339;
 use super::AppError;
 use crate::state::AppState;
 
@@ -80,12 +81,4 @@ pub async fn status(
         "heldBy": entry.held,
         "goneSince": entry.gone_since.map(|(_, wall)| rfc3339(wall)),
     })))
-}
-
-fn rfc3339(time: std::time::SystemTime) -> String {
-    let since_epoch = time
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let seconds = i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX);
-    vexil_eval::format_timestamp(seconds, since_epoch.subsec_nanos())
 }

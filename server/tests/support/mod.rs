@@ -168,3 +168,18 @@ pub fn header(response: &reqwest::Response, name: &str) -> String {
         .map(|value| value.to_str().unwrap().to_owned())
         .unwrap_or_default()
 }
+
+/// `GET /api/v1/namespaces/{namespace}/status` of the server at `base`, which must answer 200.
+pub async fn namespace_status(
+    client: &reqwest::Client,
+    base: &str,
+    namespace: &str,
+) -> serde_json::Value {
+    let response = client
+        .get(format!("{base}/api/v1/namespaces/{namespace}/status"))
+        .send()
+        .await
+        .expect("status request");
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    response.json().await.expect("status JSON")
+}
