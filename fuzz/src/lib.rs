@@ -78,13 +78,10 @@ pub fn flag_json(data: &[u8]) {
     }
 }
 
-/// Snapshot bytes as a server might send them: sniffed and inflated as the wasm engine does,
-/// read, compiled, evaluated.
+/// Snapshot JSON as a server (Flipt's or Vexil's) might send it: read, compiled, evaluated, and
+/// compiled to the binary form, which must read back to the same answers.
 pub fn snapshot(data: &[u8]) {
-    let Ok(json) = vexil_wasm::input::snapshot_json(data, 1 << 20) else {
-        return;
-    };
-    let Ok(namespace) = vexil_eval::read_snapshot(&json) else {
+    let Ok(namespace) = vexil_eval::read_snapshot(data) else {
         return;
     };
     // What was read can be written and read again.

@@ -130,8 +130,12 @@ pub struct SnapshotArgs {
     /// Directory of flag files.
     #[arg(long, env = "VEXIL_FLAGS", default_value = "examples/flags")]
     pub flags: PathBuf,
-    /// The namespace to print.
-    #[arg(long, default_value = "default")]
+    /// Read Flipt's JSON snapshot from this file instead (one a Flipt server served, or a JSON
+    /// seed), to write it again, compiled for the SDK with `--format compiled`.
+    #[arg(long, value_name = "FILE")]
+    pub from_snapshot: Option<PathBuf>,
+    /// The namespace to print (from `--flags`).
+    #[arg(long, default_value = "default", conflicts_with = "from_snapshot")]
     pub namespace: String,
     /// `json` (Flipt's snapshot) or `compiled` (Vexil's binary form, for seeds and edge caches).
     #[arg(long, value_enum, default_value_t = SnapshotFormat::Json)]
@@ -161,8 +165,9 @@ pub struct InspectArgs {
     /// A compiled snapshot (`vexil snapshot --format compiled`).
     pub file: PathBuf,
     /// A public key (base64url, as `vexil keygen` prints it) to verify the signature with;
-    /// repeat for several (key rotation).
-    #[arg(long = "public-key", value_name = "KEY")]
+    /// repeat for several (key rotation). Base64url may start with `-`, which is taken as the
+    /// value, not an option.
+    #[arg(long = "public-key", value_name = "KEY", allow_hyphen_values = true)]
     pub public_keys: Vec<String>,
 }
 

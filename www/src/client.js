@@ -11,8 +11,9 @@ import { backoffDelay, sleep } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { Engine, ensureEngine } from './engine.js';
 import { VexilError } from './errors.js';
-import { DEFAULT_MAX_SNAPSHOT_BYTES } from './fast-engine.js';
+import { DEFAULT_MAX_SNAPSHOT_BYTES } from './wasm-engine.js';
 import { DEFAULT_STREAM_LIMITS, readServerSentEvents } from './sse.js';
+import { uncompressed } from './input.js';
 import { closedError, endpoints, fetchSnapshot, openStream } from './transport.js';
 
 const DEFAULTS = {
@@ -45,6 +46,8 @@ export class Client {
   #events = new Emitter();
   #closer = new AbortController();
   #etag = null;
+  // The revision's name (`X-Vexil-Revision`), which push events carry as their id.
+  #revision = null;
   #flags = new Map();
   #expectedNamespace;
   #healthy = true;
@@ -80,7 +83,7 @@ export class Client {
 
   async #begin() {
     const { seed } = this.#options;
-    if (seed !== undefined) this.#load(seedData(seed), null);
+    if (seed !== undefined) await this.#load(seedData(seed), null, null);
     if (!this.#urls) return;
     if (seed === undefined) {
       const { timeoutMs } = this.#options;
@@ -107,7 +110,7 @@ export class Client {
     try {
       return this.#engine.evaluateVariant(flagKey, entityId, context);
     } catch (error) {
-      throw this.#evaluationError(flagKey, 'VARIANT_FLAG_TYPE', error);
+      throw evaluationError(error);
     }
   }
 
@@ -116,7 +119,7 @@ export class Client {
     try {
       return this.#engine.evaluateBoolean(flagKey, entityId, context);
     } catch (error) {
-      throw this.#evaluationError(flagKey, 'BOOLEAN_FLAG_TYPE', error);
+      throw evaluationError(error);
     }
   }
 
@@ -210,7 +213,7 @@ export class Client {
         signal: this.#closer.signal,
         maxBytes: this.#options.maxSnapshotBytes,
       });
-      const changed = result.notModified ? false : this.#load(result.bytes, result.etag);
+      const changed = result.notModified ? false : await this.#load(result.bytes, result.etag, result.revision);
       this.#markHealthy();
       return changed;
     } catch (error) {
@@ -219,16 +222,23 @@ export class Client {
     }
   }
 
-  /** Loads snapshot text or bytes; returns whether the digest changed. Throws BAD_SNAPSHOT. */
-  #load(data, etag) {
+  /**
+   * Loads a compiled snapshot, plain or compressed (checked first, with `publicKeys`); resolves
+   * whether the digest changed. Rejects with the engine's VexilError (BAD_SNAPSHOT,
+   * BAD_SIGNATURE, ...).
+   */
+  async #load(data, etag, revision) {
     const previousDigest = this.#engine.digest || null;
-    let loaded;
-    try {
-      loaded = this.#engine.load(data, { namespace: this.#expectedNamespace });
-    } catch (error) {
-      throw new VexilError('BAD_SNAPSHOT', `snapshot not loaded (the previous one stays): ${error.message}`, { cause: error });
-    }
+    const { publicKeys, environment, maxSnapshotBytes } = this.#options;
+    // A compressed seed, or a runtime whose fetch left the body encoded, inflates here.
+    const small = data instanceof Uint8Array && data.byteLength <= maxSnapshotBytes;
+    const bytes = small ? await uncompressed(data, maxSnapshotBytes) : data;
+    const loaded = await this.#engine.load(bytes, {
+      namespace: this.#expectedNamespace,
+      ...(publicKeys === undefined ? {} : { publicKeys, environment }),
+    });
     this.#etag = etag ?? (loaded.digest || null);
+    this.#revision = revision ?? this.#revision;
     if (previousDigest !== null && loaded.digest === previousDigest) return false;
     this.#flags = new Map(this.#engine.listFlags().map((flag) => [flag.key, flag]));
     if (previousDigest !== null) {
@@ -305,7 +315,7 @@ export class Client {
       const response = await openStream({
         fetch: this.#fetch,
         url: this.#urls.stream,
-        lastEventId: this.#etag,
+        lastEventId: this.#revision,
         headers: this.#headers,
         signal: stream.signal,
       });
@@ -314,8 +324,7 @@ export class Client {
       const limits = { maxLineLength: this.#options.maxStreamLineLength, maxEventLength: this.#options.maxStreamEventLength };
       for await (const event of readServerSentEvents(response.body, limits)) {
         resetIdleTimer();
-        const etag = event.data === undefined ? null : announcedEtag(event);
-        if (etag && etag !== this.#etag) this.refresh().catch(() => {});
+        if (event.data !== undefined && this.#announcesOther(event)) this.refresh().catch(() => {});
       }
       if (!this.closed) throw new VexilError('STREAM', `the stream ${this.#urls.stream} ended`);
     } catch (error) {
@@ -330,29 +339,32 @@ export class Client {
     }
   }
 
-  #evaluationError(flagKey, expectedType, error) {
-    const flag = this.#flags.get(flagKey);
-    if (!flag) return new VexilError('FLAG_NOT_FOUND', `flag "${flagKey}" not found in namespace "${this.namespace}"`, { cause: error });
-    if (flag.type !== expectedType) return new VexilError('TYPE_MISMATCH', error.message, { cause: error });
-    return new VexilError('EVALUATION', error.message, { cause: error });
+  /**
+   * Whether a push event names another snapshot than the one loaded: by its compiled digest
+   * (`{"etag": revision, "compiled": digest}`), else by the revision (`etag`, or the event id).
+   */
+  #announcesOther(event) {
+    let payload = null;
+    try {
+      payload = JSON.parse(event.data);
+    } catch {
+      // Not JSON: the id still names the revision.
+    }
+    if (typeof payload?.compiled === 'string') return payload.compiled !== this.#etag;
+    const revision = typeof payload?.etag === 'string' ? payload.etag : event.id || null;
+    return revision !== null && revision !== this.#revision;
   }
 }
 
-/** `{"type":"refetchEvaluation","etag":"..."}`: the etag, else the event id. */
-function announcedEtag(event) {
-  try {
-    const payload = JSON.parse(event.data);
-    if (payload && typeof payload.etag === 'string') return payload.etag;
-  } catch {
-    // Not JSON: the id still names the revision.
-  }
-  return event.id || null;
+/** The engine's VexilError as it is; anything else (a trap, a throwing getter) as EVALUATION. */
+function evaluationError(error) {
+  if (error instanceof VexilError) return error;
+  return new VexilError('EVALUATION', error?.message ?? String(error), { cause: error });
 }
 
-/** A seed as the engine takes it: text or bytes. */
+/** A seed as bytes, if it is any; anything else is refused by the engine, which says why. */
 function seedData(seed) {
-  if (typeof seed === 'string' || seed instanceof Uint8Array) return seed;
   if (seed instanceof ArrayBuffer) return new Uint8Array(seed);
   if (ArrayBuffer.isView(seed)) return new Uint8Array(seed.buffer, seed.byteOffset, seed.byteLength);
-  return JSON.stringify(seed);
+  return seed;
 }

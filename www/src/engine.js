@@ -3,7 +3,7 @@
 // Node reads the bytes from disk, browsers fetch them, edge runtimes hand over a compiled module.
 
 import initWasm, { initSync } from '../pkg/vexil_wasm.js';
-import { Engine, useMemory } from './fast-engine.js';
+import { Engine, useMemory } from './wasm-engine.js';
 
 export { Engine };
 

@@ -3,7 +3,7 @@
 export class VexilError extends Error {
   /**
    * @param {string} code FLAG_NOT_FOUND, TYPE_MISMATCH, EVALUATION, HTTP, NETWORK, TIMEOUT,
-   *   TOO_LARGE, BAD_SNAPSHOT, STREAM, CLOSED
+   *   TOO_LARGE, BAD_SNAPSHOT, BAD_SIGNATURE, SIGNATURE_UNSUPPORTED, STREAM, CLOSED
    */
   constructor(code, message, options) {
     super(message, options);

@@ -3,6 +3,9 @@
 
 import { VexilError } from './errors.js';
 
+/** The media type of the compiled snapshot. */
+export const COMPILED_SNAPSHOT_TYPE = 'application/vnd.vexil.snapshot';
+
 /** Where a namespace's snapshot and stream live under `baseUrl`. */
 export function endpoints(baseUrl, namespace, environment = 'default') {
   const base = String(baseUrl).replace(/\/+$/, '');
@@ -22,14 +25,17 @@ export function etagValue(header) {
 }
 
 /**
- * Fetches the snapshot. Resolves `{notModified: true}` on 304, else `{bytes, etag}`; throws a
- * VexilError (`NETWORK`, `HTTP` or `TOO_LARGE`) otherwise. `fetch` undoes gzip/deflate itself;
+ * Fetches the compiled snapshot. Resolves `{notModified: true}` on 304, else `{bytes, etag,
+ * revision}`; throws a VexilError (`NETWORK`, `HTTP` or `TOO_LARGE`) otherwise. `fetch` undoes
+ * the content encoding itself (and asks only for those it decodes);
  * should a runtime hand back compressed bytes anyway, the engine inflates them. The body is
  * read chunk by chunk and given up once it passes `maxBytes`, so a server that sends without
  * end costs the limit, not the memory.
  */
 export async function fetchSnapshot({ fetch, url, etag, headers, signal, maxBytes }) {
-  const requestHeaders = { accept: 'application/json', ...headers };
+  // The compiled snapshot (docs/compiled-snapshot.md); a server without it sends Flipt's JSON,
+  // which the engine refuses with a message saying so.
+  const requestHeaders = { accept: COMPILED_SNAPSHOT_TYPE, ...headers };
   if (etag) requestHeaders['if-none-match'] = `"${etag}"`;
   let response;
   try {
@@ -54,7 +60,7 @@ export async function fetchSnapshot({ fetch, url, etag, headers, signal, maxByte
     if (signal?.aborted) throw closedError();
     throw new VexilError('NETWORK', `snapshot body from ${url} broke off: ${error.message}`, { cause: error });
   }
-  return { bytes, etag: etagValue(response.headers.get('etag')) };
+  return { bytes, etag: etagValue(response.headers.get('etag')), revision: response.headers.get('x-vexil-revision') };
 }
 
 /** The first `length` characters of an error body, for the message; the rest is not read. */

@@ -118,8 +118,16 @@ const answersOf = (cards) => cards
   .sort((a, b) => a.key.localeCompare(b.key));
 
 test('the page loads the namespace through the SDK and lists its flags', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const snapshots = [];
+  const record = (response) => {
+    if (response.url().includes('/snapshot/')) snapshots.push(response.headers()['content-type']);
+  };
+  page.on('response', record);
   await page.goto(`${server.url}/demo/`);
   await page.waitForSelector('body[data-ready="true"]');
+  page.off('response', record);
+  // The SDK asks for the compiled snapshot, and Chromium's engine loads it.
+  assert.deepEqual(snapshots, ['application/vnd.vexil.snapshot']);
   const cards = await readCards();
   assert.deepEqual(cards.map(({ key, type, enabled }) => [key, type, enabled]), [
     ['new-checkout', 'variant', 'enabled'],
@@ -128,8 +136,8 @@ test('the page loads the namespace through the SDK and lists its flags', { timeo
     ['dark-mode', 'boolean', 'disabled'],
     ['free-shipping', 'boolean', 'enabled'],
   ]);
-  const { revision } = await namespaceStatus(server.url, 'default');
-  assert.equal(await page.getAttribute('#revision', 'data-digest'), revision);
+  const { compiledDigest } = await namespaceStatus(server.url, 'default');
+  assert.equal(await page.getAttribute('#revision', 'data-digest'), compiledDigest);
   assert.equal(await page.textContent('#connection'), 'live');
 });
 
@@ -172,7 +180,7 @@ test('a flag file change reaches the page by push and redraws it', { timeout: TE
   });
   assert.deepEqual(status.errors, []);
 
-  await page.waitForSelector(`#revision[data-digest="${status.revision}"]`, { timeout: LIVE_TIMEOUT_MS });
+  await page.waitForSelector(`#revision[data-digest="${status.compiledDigest}"]`, { timeout: LIVE_TIMEOUT_MS });
   const banner = await eventually(readCards, (cards) => {
     const card = cards.find((c) => c.key === 'holiday-banner');
     return card?.value === 'snow' ? null : `holiday-banner shows ${JSON.stringify(card)}`;

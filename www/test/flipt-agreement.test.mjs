@@ -1,8 +1,9 @@
 // Vexil must answer exactly as Flipt's own evaluator (the engine inside
 // @flipt-io/flipt-client-js 0.5.1) on every input where DESIGN.md §3 promises agreement.
 //
-// Random namespaces are written as snapshot JSON, evaluated by `vexil evaluate` and by Flipt's
-// client, and compared request by request.
+// Random namespaces are written as snapshot JSON, evaluated by `vexil evaluate`, by the SDK's
+// wasm engine (the same namespace compiled) and by Flipt's client, and compared request by
+// request.
 //
 //   VEXIL_SEED=<int>          replay a run (the seed is printed, and named in every failure)
 //   VEXIL_BIN=<path>          the vexil binary (default ../target/debug/vexil)
@@ -19,7 +20,8 @@ import { fileURLToPath } from 'node:url';
 
 import { Rng, runSeed } from './support/random.mjs';
 import { generateNamespace } from './support/snapshot-gen.mjs';
-import { FliptOracle, evaluateWithVexil } from './support/engines.mjs';
+import { FliptOracle, evaluateWithVexil, evaluateWithWasm } from './support/engines.mjs';
+import { Engine } from '../src/index.node.js';
 import { differences, describeMismatch } from './support/compare.mjs';
 import { PAIRS } from './support/values.mjs';
 
@@ -91,6 +93,7 @@ test('Vexil agrees with Flipt on random namespaces', async (t) => {
     : Array.from({ length: NAMESPACES }, (_, i) => i);
 
   let oracle;
+  const engine = new Engine();
   let keepFiles = false;
   try {
     for (const index of indexes) {
@@ -120,25 +123,35 @@ test('Vexil agrees with Flipt on random namespaces', async (t) => {
         keepFiles = true;
         assert.fail(`seed ${seed}, namespace #${index}: vexil answered ${vexil.answers.length} of ${requests.length} requests (${vexil.files.batchFile})`);
       }
-      requests.forEach((request, i) => {
-        seen.compared++;
-        const diffs = differences(vexil.answers[i], flipt[i]);
-        if (diffs.length === 0) return;
+      let wasm;
+      try {
+        wasm = evaluateWithWasm(VEXIL_BIN, engine, vexil.files, requests);
+      } catch (error) {
         keepFiles = true;
-        mismatches.push(describeMismatch({
-          seed,
-          namespaceIndex: index,
-          request,
-          flag: snapshot.flags.find((f) => f.key === request.flagKey),
-          vexil: vexil.answers[i],
-          flipt: flipt[i],
-          diffs,
-          files: vexil.files,
-        }));
-      });
+        assert.fail(`seed ${seed}, namespace #${index}: the wasm engine: ${error.message} (${vexil.files.snapshotFile})`);
+      }
+      for (const [side, answers] of [['vexil', vexil.answers], ['wasm', wasm]]) {
+        requests.forEach((request, i) => {
+          seen.compared++;
+          const diffs = differences(answers[i], flipt[i]);
+          if (diffs.length === 0) return;
+          keepFiles = true;
+          mismatches.push(`[${side}] ` + describeMismatch({
+            seed,
+            namespaceIndex: index,
+            request,
+            flag: snapshot.flags.find((f) => f.key === request.flagKey),
+            vexil: answers[i],
+            flipt: flipt[i],
+            diffs,
+            files: vexil.files,
+          }));
+        });
+      }
     }
   } finally {
     oracle?.close();
+    engine.free();
     if (!keepFiles) rmSync(dir, { recursive: true, force: true });
   }
 

@@ -53,7 +53,9 @@ function clientAnswer(request) {
 
 test('the client loaded the namespace the server publishes', async () => {
   const status = await namespaceStatus(server.url, NAMESPACE);
-  assert.equal(client.digest, status.revision);
+  // The client holds the compiled snapshot: its digest is the compiled one's.
+  assert.equal(client.digest, status.compiledDigest);
+  assert.notEqual(status.compiledDigest, status.revision);
   assert.equal(client.namespace, NAMESPACE);
   assert.deepEqual(client.listFlags().map((f) => f.key).sort(), ['dark-mode', 'free-shipping', 'holiday-banner', 'new-checkout', 'search-ranking']);
 });
@@ -105,16 +107,17 @@ test('a flag file change is pushed: change event, new answers, one fetch', async
   const request = { flagKey: 'dark-mode', entityId, context: {} };
   assert.equal(client.evaluateBoolean(request).enabled, false);
   const oldDigest = client.digest;
+  const oldRevision = (await namespaceStatus(server.url, NAMESPACE)).revision;
   const fetchesBefore = counter.snapshotCalls().length;
 
   const changed = nextEvent(client, 'change', 8000);
   toggleDarkMode(server.dir);
   const event = await changed;
-  const status = await waitForNewRevision(server.url, NAMESPACE, oldDigest);
+  const status = await waitForNewRevision(server.url, NAMESPACE, oldRevision);
 
   assert.equal(event.previousDigest, oldDigest);
-  assert.equal(event.digest, status.revision);
-  assert.equal(client.digest, status.revision);
+  assert.equal(event.digest, status.compiledDigest);
+  assert.equal(client.digest, status.compiledDigest);
   assert.equal(client.evaluateBoolean(request).enabled, true);
   assert.equal(client.stale, false);
   const fetched = counter.snapshotCalls().slice(fetchesBefore);

@@ -7,16 +7,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { rmSync } from 'node:fs';
+import { deflateSync, gzipSync } from 'node:zlib';
 
 import { Client, Engine } from '../src/index.node.js';
 import { initSync } from '../pkg/vexil_wasm.js';
-import { FAST_BACKOFF, copyExampleFlags, eventually, nextEvent, snapshotText } from './support/sdk.mjs';
+import {
+  FAST_BACKOFF, compileSnapshot, compiledSnapshot, copyExampleFlags, eventually, nextEvent, snapshotText,
+} from './support/sdk.mjs';
 
 const NEW_CHECKOUT = { flagKey: 'new-checkout', entityId: 'ann@vexil.dev', context: { role: 'admin' } };
 
 const dir = copyExampleFlags();
-const SNAPSHOT = snapshotText(dir);
-const MOBILE = snapshotText(dir, 'mobile');
+const SNAPSHOT = compiledSnapshot(dir);
+const MOBILE = compiledSnapshot(dir, 'mobile');
+const SNAPSHOT_JSON = snapshotText(dir);
+const MOBILE_FLAGS = JSON.parse(snapshotText(dir, 'mobile')).flags.length;
 rmSync(dir, { recursive: true, force: true });
 
 /** A server whose snapshot and stream routes are the given handlers (404 for anything else). */
@@ -35,7 +40,7 @@ async function serve(t, { snapshot, stream }) {
 }
 
 const goodSnapshot = (body = SNAPSHOT) => (request, response) => {
-  response.writeHead(200, { 'content-type': 'application/json', etag: '"good"' }).end(body);
+  response.writeHead(200, { 'content-type': 'application/vnd.vexil.snapshot', etag: '"good"' }).end(body);
 };
 
 /** A response that writes `chunk` until the client goes away. */
@@ -51,7 +56,7 @@ function endless(response, head, chunk) {
 
 test('an endless snapshot is given up at the size limit, before it reaches the engine', async (t) => {
   const url = await serve(t, {
-    snapshot: (request, response) => endless(response, { 'content-type': 'application/json' }, '{"flags":['.padEnd(65_536, ' ')),
+    snapshot: (request, response) => endless(response, { 'content-type': 'application/vnd.vexil.snapshot' }, 'VXLC'.padEnd(65_536, ' ')),
     stream: (request, response) => response.writeHead(404).end(),
   });
   const before = process.memoryUsage().rss;
@@ -153,14 +158,13 @@ test('a 404 from the stream is retried, and the stream is used once it is back',
 });
 
 test('a wasm trap does not break the engine: a new instance takes over with the last good snapshot', async (t) => {
-  const big = JSON.parse(SNAPSHOT);
+  const big = JSON.parse(SNAPSHOT_JSON);
   const template = big.flags[0];
   for (let i = 0; i < 4000; i++) big.flags.push({ ...template, key: `copy-${i}` });
-  big.digest = 'a-bigger-revision';
-  const bigText = JSON.stringify(big);
+  const bigBytes = compileSnapshot(big);
   let body = SNAPSHOT;
   const url = await serve(t, {
-    snapshot: (request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(body),
+    snapshot: (request, response) => response.writeHead(200, { 'content-type': 'application/vnd.vexil.snapshot' }).end(body),
     stream: (request, response) => response.writeHead(404).end(),
   });
   const client = await Client.start({ url, stream: false });
@@ -176,7 +180,7 @@ test('a wasm trap does not break the engine: a new instance takes over with the 
   // a snapshot too large for the memory left does in the field.
   const { memory } = initSync();
   memory.grow(65536 - memory.buffer.byteLength / 65536);
-  body = bigText;
+  body = bigBytes;
   const error = await client.refresh().catch((e) => e);
   assert.equal(error.code, 'BAD_SNAPSHOT', error.message);
   assert.match(error.message, /trapped .* restarted/);
@@ -185,25 +189,44 @@ test('a wasm trap does not break the engine: a new instance takes over with the 
   assert.equal(client.digest, digest);
   assert.deepEqual(client.evaluateVariant(NEW_CHECKOUT), answer);
   assert.equal(other.namespace, 'mobile');
-  assert.equal(other.listFlags().length, JSON.parse(MOBILE).flags.length);
+  assert.equal(other.listFlags().length, MOBILE_FLAGS);
   // The new instance has room: the same snapshot loads now.
   assert.equal(await client.refresh(), true);
   assert.equal(client.listFlags().length, big.flags.length);
 });
 
-test('deeply nested snapshots are refused by the engine, without a trap', () => {
+test('JSON, damaged and compressed bytes are refused by the engine, without a trap, and say why', () => {
   const engine = new Engine();
   try {
     engine.load(SNAPSHOT);
     const digest = engine.digest;
-    const deepDocument = '['.repeat(100_000);
-    const deepAttachment = `{"namespace":{"key":"d"},"flags":[{"key":"f","defaultVariant":{"key":"v","attachment":"${'['.repeat(10_000)}${']'.repeat(10_000)}"}}]}`;
-    for (const deep of [deepDocument, deepAttachment]) {
-      assert.throws(() => engine.load(deep), (error) => !(error.cause instanceof WebAssembly.RuntimeError) && !/trapped/.test(error.message));
+    const cut = SNAPSHOT.slice(0, SNAPSHOT.length - 3);
+    const flipped = SNAPSHOT.slice();
+    flipped[4] = 9; // the version byte
+    for (const [bad, why] of [
+      [SNAPSHOT_JSON, /JSON snapshot.*compiled/],
+      [new TextEncoder().encode(SNAPSHOT_JSON), /JSON snapshot.*compiled/],
+      [cut, /truncated|ends/],
+      [flipped, /version 9/],
+      [gzipSync(SNAPSHOT), /gzip data: load\(\) takes it uncompressed/],
+      ['['.repeat(100_000), /JSON snapshot/],
+    ]) {
+      assert.throws(() => engine.load(bad), (error) => error.code === 'BAD_SNAPSHOT' && why.test(error.message)
+        && !(error.cause instanceof WebAssembly.RuntimeError) && !/trapped/.test(error.message));
       assert.equal(engine.digest, digest);
     }
     assert.equal(engine.evaluateVariant(NEW_CHECKOUT.flagKey, NEW_CHECKOUT.entityId, NEW_CHECKOUT.context).flagKey, 'new-checkout');
   } finally {
     engine.free();
   }
+});
+
+test('a compressed seed is inflated within the size limit: a bomb is refused and loses nothing', async () => {
+  const seeded = await Client.start({ seed: gzipSync(SNAPSHOT) });
+  assert.equal(seeded.evaluateVariant(NEW_CHECKOUT).flagKey, 'new-checkout');
+  seeded.close();
+  const bomb = gzipSync(Buffer.alloc(4 << 20));
+  assert.ok(bomb.length < 8192);
+  await assert.rejects(Client.start({ seed: bomb, maxSnapshotBytes: 1 << 20 }), { code: 'TOO_LARGE' });
+  await assert.rejects(Client.start({ seed: deflateSync(Buffer.from('not a snapshot')) }), { code: 'BAD_SNAPSHOT' });
 });

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 import { Client, Engine } from '../src/index.node.js';
 import {
-  FAST_BACKOFF, copyExampleFlags, countingFetch, darkModeDefaultEntity, eventually, freePort, nextEvent,
+  FAST_BACKOFF, compiledSnapshot, copyExampleFlags, countingFetch, darkModeDefaultEntity, eventually, freePort, nextEvent,
   snapshotText, startVexilAt, toggleDarkMode,
 } from './support/sdk.mjs';
 
@@ -59,8 +59,8 @@ test('server killed: the client answers from its last snapshot, reports errors, 
 test('a malformed snapshot is an error and the old snapshot stays', async (t) => {
   const dir = copyExampleFlags();
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const good = snapshotText(dir);
-  const bodies = [good, '{"namespace":{"key":"default"},"flags":[{"key":', 'null', '{"flags": 3}'];
+  const good = compiledSnapshot(dir);
+  const bodies = [good, good.slice(0, 40), '{"namespace":{"key":"default"},"flags":[]}', 'null', Buffer.from('VXLC\x07')];
   let served = 0;
   const http = createServer((request, response) => {
     if (!request.url.includes('/evaluation/snapshot/')) {
@@ -68,7 +68,7 @@ test('a malformed snapshot is an error and the old snapshot stays', async (t) =>
       return;
     }
     const body = bodies[Math.min(served, bodies.length - 1)];
-    response.writeHead(200, { 'content-type': 'application/json', etag: `"body-${served++}"` }).end(body);
+    response.writeHead(200, { 'content-type': 'application/vnd.vexil.snapshot', etag: `"body-${served++}"` }).end(body);
   });
   await new Promise((resolve) => http.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${http.address().port}`;
@@ -94,11 +94,11 @@ test('the engine keeps its snapshot when a load fails', () => {
   const dir = copyExampleFlags();
   const engine = new Engine();
   try {
-    const loaded = engine.load(snapshotText(dir));
+    const loaded = engine.load(compiledSnapshot(dir));
     assert.equal(loaded.flags, 5);
     const before = engine.evaluateVariant(NEW_CHECKOUT.flagKey, NEW_CHECKOUT.entityId, NEW_CHECKOUT.context);
-    for (const bad of ['', 'not json', '{"flags":[{"key":"x","type":"NOPE"}]}', new Uint8Array([0x1f, 0x8b, 8, 0, 1, 2])]) {
-      assert.throws(() => engine.load(bad), Error, `load(${String(bad).slice(0, 30)})`);
+    for (const bad of ['', 'not json', snapshotText(dir), new Uint8Array(), new Uint8Array([0x1f, 0x8b, 8, 0, 1, 2]), null, 42]) {
+      assert.throws(() => engine.load(bad), { code: 'BAD_SNAPSHOT' }, `load(${String(bad).slice(0, 30)})`);
       assert.equal(engine.digest, loaded.digest);
       assert.deepEqual(engine.evaluateVariant(NEW_CHECKOUT.flagKey, NEW_CHECKOUT.entityId, NEW_CHECKOUT.context), before);
     }
@@ -110,7 +110,7 @@ test('the engine keeps its snapshot when a load fails', () => {
 
 test('seeded offline: answers before any server exists, then syncs when one appears', async (t) => {
   const dir = copyExampleFlags();
-  const seed = snapshotText(dir);
+  const seed = compiledSnapshot(dir);
   const port = await freePort();
   const errors = [];
   const client = await Client.start({ url: `http://127.0.0.1:${port}`, seed, backoff: FAST_BACKOFF });
@@ -136,7 +136,7 @@ test('seeded offline: answers before any server exists, then syncs when one appe
 test('a client without url answers from its seed alone', async () => {
   const dir = copyExampleFlags();
   try {
-    const client = await Client.start({ seed: JSON.parse(snapshotText(dir)) });
+    const client = await Client.start({ seed: compiledSnapshot(dir).buffer });
     assert.equal(client.evaluateVariant(NEW_CHECKOUT).variantKey, 'one-page');
     assert.equal(await client.refresh(), false);
     client.close();

@@ -7,22 +7,31 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Miniflare } from 'miniflare';
 
 import { Rng, runSeed } from './support/random.mjs';
 import { normalizeVexil } from './support/engines.mjs';
 import { randomRequests } from './support/example-requests.mjs';
-import { editFlagFile, namespaceStatus, postJson, startServer } from './support/server.mjs';
+import { VEXIL_BIN, editFlagFile, namespaceStatus, postJson, startServer } from './support/server.mjs';
 
 const WWW = fileURLToPath(new URL('..', import.meta.url));
 const WORKER = fileURLToPath(new URL('../worker/worker.js', import.meta.url));
 const BATCH_REQUESTS = 400;
 const GET_REQUESTS = 60;
 const TEST_TIMEOUT_MS = 60_000;
+// A valid Ed25519 public key that signed nothing here (RFC 8032's first test key).
+const OTHER_KEY = '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo';
 
 let server;
+let signedServer;
+let unsignedServer;
+let publicKey;
 let mf;
 const workers = {};
 
@@ -51,6 +60,13 @@ const worker = (name, bindings) => ({
 
 before(async () => {
   server = await startServer();
+  const keyDir = mkdtempSync(join(tmpdir(), 'vexil-worker-key-'));
+  const keyFile = join(keyDir, 'key.pem');
+  publicKey = /public key:\s+(\S+)/.exec(execFileSync(VEXIL_BIN, ['keygen', '--out', keyFile], { encoding: 'utf8' }))[1];
+  signedServer = await startServer({ extraArgs: ['--signing-key', keyFile] });
+  // Its own unsigned server: the first one is stopped by a test below.
+  unsignedServer = await startServer();
+  rmSync(keyDir, { recursive: true, force: true });
   mf = new Miniflare({
     host: '127.0.0.1',
     workers: [
@@ -59,14 +75,21 @@ before(async () => {
       // TTL of an hour: after its first fetch, this one never asks vexil again.
       worker('cached', { VEXIL_URL: server.url, VEXIL_TTL_SECONDS: '3600' }),
       worker('orphan', { VEXIL_URL: `http://127.0.0.1:${await closedPort()}` }),
+      // Signed snapshots: checked with the server's key (a second one beside it, as in a
+      // rotation); refused with a key that is not the server's, and unsigned ones refused.
+      worker('signed', { VEXIL_URL: signedServer.url, VEXIL_TTL_SECONDS: '0', VEXIL_PUBLIC_KEYS: `${OTHER_KEY}, ${publicKey}` }),
+      worker('wrongKey', { VEXIL_URL: signedServer.url, VEXIL_TTL_SECONDS: '0', VEXIL_PUBLIC_KEYS: OTHER_KEY }),
+      worker('unsigned', { VEXIL_URL: unsignedServer.url, VEXIL_TTL_SECONDS: '0', VEXIL_PUBLIC_KEYS: publicKey }),
     ],
   });
-  for (const name of ['fresh', 'cached', 'orphan']) workers[name] = await mf.getWorker(name);
+  for (const name of ['fresh', 'cached', 'orphan', 'signed', 'wrongKey', 'unsigned']) workers[name] = await mf.getWorker(name);
 }, { timeout: TEST_TIMEOUT_MS });
 
 after(async () => {
   await mf?.dispose();
   await server?.stop();
+  await signedServer?.stop();
+  await unsignedServer?.stop();
 });
 
 /** Sends a request to one of the workers; returns `{status, headers, body}` (body parsed). */
@@ -115,7 +138,7 @@ test('worker answers equal the server\'s batch answers on random requests', { ti
   const batch = await post('fresh', '/evaluate/v1/batch', { requestId: 'r-1', requests });
   assert.equal(batch.status, 200, JSON.stringify(batch.body).slice(0, 300));
   assert.equal(batch.body.requestId, 'r-1');
-  assert.equal(batch.headers.get('x-vexil-revision'), (await namespaceStatus(server.url, 'default')).revision);
+  assert.equal(batch.headers.get('x-vexil-revision'), (await namespaceStatus(server.url, 'default')).compiledDigest);
   const got = batch.body.responses.map(normalizeVexil);
   assert.equal(got.length, requests.length);
   assert.equal(firstMismatch(seed, requests, got, want), null);
@@ -207,7 +230,7 @@ test('the snapshot cache revalidates with the ETag, holds within the TTL, and su
 
   const fresh = await post('fresh', probe, request);
   assert.equal(fresh.headers.get('x-vexil-cache'), 'fetched');
-  assert.equal(fresh.headers.get('x-vexil-revision'), status.revision);
+  assert.equal(fresh.headers.get('x-vexil-revision'), status.compiledDigest);
   assert.deepEqual([fresh.body.variantKey, fresh.body.reason, fresh.body.segmentKeys], ['snow', 'MATCH_EVALUATION_REASON', ['everyone']]);
 
   const cached = await post('cached', probe, request);
@@ -230,4 +253,18 @@ test('a worker that never reached vexil answers 502 in Flipt\'s error shape', as
   assert.match(body.message, /snapshot unavailable/);
   const health = await call('orphan', '/health');
   assert.equal(health.status, 200);
+});
+
+test('a worker with public keys evaluates only snapshots signed by one of them', async () => {
+  const request = { flagKey: 'new-checkout', entityId: 'ann@vexil.dev', context: {} };
+  const signed = await post('signed', '/evaluate/v1/variant', request);
+  assert.equal(signed.status, 200, JSON.stringify(signed.body));
+  assert.equal(signed.body.variantKey, 'one-page');
+  const status = await namespaceStatus(signedServer.url, 'default');
+  assert.equal(signed.headers.get('x-vexil-revision'), status.compiledDigest);
+  for (const name of ['wrongKey', 'unsigned']) {
+    const refused = await post(name, '/evaluate/v1/variant', request);
+    assert.equal(refused.status, 502, `${name}: ${JSON.stringify(refused.body)}`);
+    assert.match(refused.body.message, /not among publicKeys|not signed/);
+  }
 });

@@ -57,11 +57,21 @@ export interface FlagInfo {
   enabled: boolean;
 }
 
-/** A snapshot as the seed: JSON text, bytes (JSON, gzip or zlib), or the parsed JSON. */
-export type SnapshotInput = string | Uint8Array | ArrayBuffer | ArrayBufferView | object;
+/**
+ * A compiled snapshot's bytes (`vexil snapshot --format compiled`, or what the server sends for
+ * `Accept: application/vnd.vexil.snapshot`): the document or its signed envelope, plain, gzip
+ * or zlib.
+ */
+export type SnapshotInput = Uint8Array | ArrayBuffer | ArrayBufferView;
+
+/**
+ * An Ed25519 public key: the base64url text `vexil keygen` prints, or the raw 32 bytes. Several
+ * may be given while keys rotate.
+ */
+export type PublicKey = string | Uint8Array | ArrayBuffer;
 
 export interface ClientOptions {
-  /** vexil's (or Flipt's) base URL. Without it the client answers from `seed` and never syncs. */
+  /** vexil's base URL. Without it the client answers from `seed` and never syncs. */
   url?: string;
   /** Default `"default"`. */
   namespace?: string;
@@ -71,8 +81,14 @@ export interface ClientOptions {
   token?: string;
   /** Extra request headers. */
   headers?: Record<string, string>;
-  /** A snapshot to answer from at once, before (or without) any server. */
+  /** A compiled snapshot to answer from at once, before (or without) any server. */
   seed?: SnapshotInput;
+  /**
+   * Take only snapshots signed by one of these keys, for `environment`, and none issued before
+   * the one loaded; anything else is refused with `BAD_SIGNATURE` (the last good one stays). A
+   * runtime without WebCrypto's Ed25519 refuses with `SIGNATURE_UNSUPPORTED`.
+   */
+  publicKeys?: PublicKey[];
   /** Follow the push stream (default true); false polls every `pollIntervalMs`. */
   stream?: boolean;
   /** Polling period when not streaming (default 30 000). */
@@ -102,6 +118,8 @@ export type VexilErrorCode =
   | 'TIMEOUT'
   | 'TOO_LARGE'
   | 'BAD_SNAPSHOT'
+  | 'BAD_SIGNATURE'
+  | 'SIGNATURE_UNSUPPORTED'
   | 'STREAM'
   | 'CLOSED';
 

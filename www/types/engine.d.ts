@@ -1,17 +1,44 @@
 // The wasm engine and its initialization.
 
-import type { BatchRequest, BatchResponse, BooleanEvaluation, Context, FlagInfo, VariantEvaluation } from './client.js';
+import type { BatchRequest, BatchResponse, BooleanEvaluation, Context, FlagInfo, PublicKey, SnapshotInput, VariantEvaluation } from './client.js';
 
-/** One namespace's snapshot, compiled; evaluations are synchronous. */
+/** What a load reports. */
+export interface LoadResult {
+  namespace: string;
+  /** The SHA-256 of the snapshot's bytes, in hex: the server's ETag and immutable URL for it. */
+  digest: string;
+  /** Number of flags. */
+  flags: number;
+}
+
+export interface LoadOptions {
+  /** Refuse a snapshot of another namespace. */
+  namespace?: string;
+}
+
+export interface SignedLoadOptions extends LoadOptions {
+  /** Load only a snapshot signed by one of these keys (and not issued before the one loaded). */
+  publicKeys: PublicKey[];
+  /** Refuse a snapshot signed for another environment. */
+  environment?: string;
+}
+
+/** One namespace's compiled snapshot; evaluations are synchronous. */
 export declare class Engine {
   /** `maxBytes`: the largest snapshot `load` accepts (default 64 MiB), checked before wasm. */
   constructor(options?: { maxBytes?: number });
   /**
-   * JSON text, or bytes that are JSON, gzip or zlib; with `namespace`, a snapshot of another
-   * namespace is refused. Throws on bad input; the old one stays. A trap in the wasm engine
-   * restarts it with the last good snapshot (the trapping call throws).
+   * A compiled snapshot's bytes, uncompressed. Throws a VexilError (`BAD_SNAPSHOT`,
+   * `TOO_LARGE`); the old one stays. A trap in the wasm engine restarts it with the last good
+   * snapshot (the trapping call throws).
    */
-  load(data: string | Uint8Array, options?: { namespace?: string }): { namespace: string; digest: string; flags: number };
+  load(data: SnapshotInput, options?: LoadOptions): LoadResult;
+  /**
+   * With `publicKeys`: verifies the signature first (WebCrypto, asynchronous), and also takes
+   * compressed bytes. Rejects with `BAD_SIGNATURE`, `SIGNATURE_UNSUPPORTED`, `BAD_SNAPSHOT` or
+   * `TOO_LARGE`; the old one stays.
+   */
+  load(data: SnapshotInput, options: SignedLoadOptions): Promise<LoadResult>;
   evaluateVariant(flagKey: string, entityId: string, context?: Context | null): VariantEvaluation;
   evaluateBoolean(flagKey: string, entityId: string, context?: Context | null): BooleanEvaluation;
   evaluateBatch(requests: BatchRequest[] | { requests: BatchRequest[] }): BatchResponse;

@@ -18,9 +18,14 @@ export class SnapshotCache {
    * @param {number} options.ttlMs     how long a loaded snapshot is used without revalidating
    * @param {string} [options.token]   a client token, when vexil runs with `--tokens`
    * @param {() => object} options.createEngine  a fresh, empty engine
+   * @param {string[]} [options.publicKeys]  load only snapshots signed by one of these keys
+   * @param {string} [options.environment]  the environment those snapshots are signed for
    */
-  constructor({ baseUrl, namespace, ttlMs, token, createEngine }) {
+  constructor({ baseUrl, namespace, ttlMs, token, createEngine, publicKeys, environment }) {
     this.url = `${baseUrl.replace(/\/+$/, '')}${SNAPSHOT_PATH}${encodeURIComponent(namespace)}`;
+    this.namespace = namespace;
+    this.publicKeys = publicKeys;
+    this.environment = environment;
     this.ttlMs = ttlMs;
     this.token = token;
     this.createEngine = createEngine;
@@ -48,7 +53,7 @@ export class SnapshotCache {
   }
 
   async revalidate() {
-    const headers = { accept: 'application/json' };
+    const headers = { accept: 'application/vnd.vexil.snapshot' };
     if (this.engine && this.etag) headers['if-none-match'] = this.etag;
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     const response = await fetch(this.url, { headers });
@@ -61,10 +66,11 @@ export class SnapshotCache {
       throw new Error(`GET ${this.url}: HTTP ${response.status} ${detail}`);
     }
     const bytes = new Uint8Array(await response.arrayBuffer());
-    // `load` throws on a bad snapshot and keeps the previous one, so a failed load leaves
-    // this cache as it was.
+    // `load` throws on a bad snapshot (with publicKeys: a badly signed, or an older, one) and
+    // keeps the previous one, so a failed load leaves this cache as it was.
     const engine = this.engine ?? this.createEngine();
-    engine.load(bytes);
+    const { namespace, publicKeys, environment } = this;
+    await engine.load(bytes, publicKeys ? { namespace, publicKeys, environment } : { namespace });
     this.engine = engine;
     this.etag = response.headers.get('etag');
     this.checkedAt = Date.now();

@@ -5,7 +5,9 @@
 //   POST /evaluate/v1/batch | /evaluate/v1/variant | /evaluate/v1/boolean   Flipt's API
 //
 // Bindings: VEXIL_URL (required), VEXIL_NAMESPACE (default `default`), VEXIL_TTL_SECONDS
-// (default 10), VEXIL_TOKEN (a client token, when vexil runs with --tokens).
+// (default 10), VEXIL_TOKEN (a client token, when vexil runs with --tokens), VEXIL_PUBLIC_KEYS
+// (the public keys of `vexil serve --signing-key`, comma-separated: then only snapshots they
+// signed are loaded, checked with WebCrypto's Ed25519).
 
 import wasmModule from '../pkg/vexil_wasm_bg.wasm';
 import { Engine, initFromModule } from '../src/slim.js';
@@ -31,7 +33,8 @@ function snapshotCache(env) {
   const namespace = env.VEXIL_NAMESPACE || 'default';
   const ttl = Number(env.VEXIL_TTL_SECONDS ?? DEFAULT_TTL_SECONDS);
   const ttlSeconds = Number.isFinite(ttl) && ttl >= 0 ? ttl : DEFAULT_TTL_SECONDS;
-  const key = JSON.stringify([env.VEXIL_URL, namespace, ttlSeconds, env.VEXIL_TOKEN ?? '']);
+  const publicKeys = (env.VEXIL_PUBLIC_KEYS ?? '').split(',').map((key) => key.trim()).filter(Boolean);
+  const key = JSON.stringify([env.VEXIL_URL, namespace, ttlSeconds, env.VEXIL_TOKEN ?? '', publicKeys]);
   if (!caches.has(key)) {
     caches.set(key, new SnapshotCache({
       baseUrl: env.VEXIL_URL,
@@ -39,6 +42,7 @@ function snapshotCache(env) {
       ttlMs: ttlSeconds * 1000,
       token: env.VEXIL_TOKEN,
       createEngine: () => new Engine(),
+      ...(publicKeys.length ? { publicKeys, environment: 'default' } : {}),
     }));
   }
   return { cache: caches.get(key), namespace };

@@ -354,6 +354,11 @@ impl Index {
             .map(|flag| (&*flag.key, flag.kind, flag.enabled))
     }
 
+    /// The key of the flag at `flag_position` in [`Index::flags`]' order.
+    pub fn flag_key(&self, flag_position: usize) -> Option<&str> {
+        self.flags.get(flag_position).map(|flag| &*flag.key)
+    }
+
     /// The variants of the flag at `flag_position` in [`Index::flags`]' order (none if there is
     /// no such flag), in file order: an evaluation's `variant` is one of them.
     pub fn variants(&self, flag_position: usize) -> &[CompiledVariant] {
@@ -361,6 +366,64 @@ impl Index {
             .get(flag_position)
             .map(|flag| &*flag.variants)
             .unwrap_or(&[])
+    }
+
+    /// The segment keys of each rule (of a variant flag) or rollout (of a boolean flag) of the
+    /// flag at `flag_position`, in order; a threshold rollout names none. An evaluation's `rule`
+    /// or `rollout` is a position in this list, and its matched segments a mask over that group.
+    pub fn segment_groups(
+        &self,
+        flag_position: usize,
+    ) -> impl ExactSizeIterator<Item = impl ExactSizeIterator<Item = &str>> {
+        let groups: Vec<&[usize]> = match self.flags.get(flag_position) {
+            None => Vec::new(),
+            Some(flag) => match flag.kind {
+                FlagKind::Variant => flag
+                    .rules
+                    .iter()
+                    .map(|rule| &*rule.segments.positions)
+                    .collect(),
+                FlagKind::Boolean => flag
+                    .rollouts
+                    .iter()
+                    .map(|rollout| match rollout {
+                        CompiledRollout::Segment { segments, .. } => &*segments.positions,
+                        CompiledRollout::Threshold { .. } => &[],
+                    })
+                    .collect(),
+            },
+        };
+        groups.into_iter().map(|positions| {
+            positions
+                .iter()
+                .map(|&position| &*self.segments[position].key)
+        })
+    }
+
+    /// The context properties the flag at `flag_position` reads, each once, in the order its
+    /// rules and then its rollouts reach them. Entity-id constraints read the entity id instead.
+    /// A caller fetching context values from elsewhere (a JS object) needs only these.
+    pub fn context_properties(&self, flag_position: usize) -> Vec<&str> {
+        let Some(flag) = self.flags.get(flag_position) else {
+            return Vec::new();
+        };
+        let rule_groups = flag.rules.iter().map(|rule| &rule.segments);
+        let rollout_groups = flag.rollouts.iter().filter_map(|rollout| match rollout {
+            CompiledRollout::Segment { segments, .. } => Some(segments),
+            CompiledRollout::Threshold { .. } => None,
+        });
+        let mut names: Vec<&str> = Vec::new();
+        for group in rule_groups.chain(rollout_groups) {
+            for &position in group.positions.iter() {
+                for constraint in self.segments[position].constraints.iter() {
+                    let reads_context = constraint.kind != ConstraintType::EntityId;
+                    if reads_context && !names.contains(&&*constraint.property) {
+                        names.push(&constraint.property);
+                    }
+                }
+            }
+        }
+        names
     }
 
     pub(crate) fn flag(&self, key: &str) -> Option<&CompiledFlag> {

@@ -1,12 +1,32 @@
 //! User text and numbers in error messages, written without `{:?}` and float `Display`.
 //!
 //! Both would pull large parts of `core` into the WebAssembly engine (the `Debug` escaper with
-//! its Unicode tables, the `flt2dec` float printer); serde_json's string escaper and its
-//! shortest float printer are linked anyway.
+//! its Unicode tables, the `flt2dec` float printer). The quoting is written out here, since the
+//! engine carries no JSON printer either.
 
 /// `text` in double quotes, escaped as a JSON string: `"a\"b"`, as `{:?}` writes ordinary text.
 pub(crate) fn quoted(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_default()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for character in text.chars() {
+        match character {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            control if (control as u32) < 0x20 => {
+                let code = control as usize;
+                out.push_str("\\u00");
+                out.push(char::from(HEX[code >> 4]));
+                out.push(char::from(HEX[code & 0xf]));
+            }
+            other => out.push(other),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// A percentage as `{}` writes an `f32`: `110`, `100.5`, `NaN`.
@@ -40,6 +60,7 @@ mod tests {
         ] {
             assert_eq!(quoted(text), format!("{text:?}"));
         }
+        assert_eq!(quoted("a\u{1}b\u{1f}"), r#""a\u0001b\u001f""#);
     }
 
     #[test]

@@ -146,6 +146,8 @@ fn parse_number_list(value: &str) -> Result<Box<[f64]>, OperandError> {
     }
     // Numbers equal under total_cmp have the same bits: a stable sort would change nothing.
     numbers.sort_unstable_by(f64::total_cmp);
+    // A set: a number given twice is there once (the compiled form holds sets strictly rising).
+    numbers.dedup();
     Ok(numbers.into_boxed_slice())
 }
 
@@ -315,6 +317,15 @@ mod tests {
         assert_eq!(
             parse_operand(ConstraintType::Number, Operator::IsOneOf, "[3, 1, 2.5]"),
             Ok(Operand::NumberSet(vec![1.0, 2.5, 3.0].into_boxed_slice()))
+        );
+        // A set: duplicates (and -0 beside 0) are there once.
+        assert_eq!(
+            parse_operand(
+                ConstraintType::Number,
+                Operator::IsOneOf,
+                "[2, 1, 2.0, -0, 0, 1e0]"
+            ),
+            Ok(Operand::NumberSet(vec![0.0, 1.0, 2.0].into_boxed_slice()))
         );
         let error = parse_operand(ConstraintType::Number, Operator::Eq, "NaN").unwrap_err();
         assert_eq!(error.to_string(), "\"NaN\" is not a number");

@@ -1,288 +1,293 @@
-//! The `Engine` class exported to JS.
+//! The `Engine` class exported to JS, and the state a load leaves: the one owner of both.
 
-use js_sys::{Array, JsString, Reflect, Uint8Array};
-use vexil_eval::model::FlagKind;
-use vexil_eval::{evaluate_batch_item, read_snapshot_with_digest, EvalError, Index, Request};
+use std::cell::Cell;
+
+use js_sys::{Array, JsString, Uint8Array};
+use vexil_eval::{read_compiled, sha256_hex, EvalError, Evaluation, Index, Request, SegmentKeys};
 use wasm_bindgen::prelude::*;
 
-use crate::context::{property_text, FetchedContext};
-use crate::fast::{describe_snapshot, Scratch};
-use crate::input::{snapshot_json, MAX_INFLATED_BYTES};
-use crate::properties::{flag_properties, FlagProperties, FlagReads};
-use crate::results::{batch_result, error_item, flag_info, load_result, JsStrings};
+use crate::describe::{describe, describe_flag, flag_reads, REASONS};
+use crate::scratch::{Scratch, ScratchContext, RESULT_WORDS};
 
-/// A loaded snapshot: the compiled index and what evaluating against it needs.
-pub(crate) struct Loaded {
-    pub(crate) index: Index,
-    pub(crate) digest: String,
-    pub(crate) properties: FlagProperties,
-    pub(crate) strings: JsStrings,
-    /// What `describe()` returns: the snapshot's strings and positions.
-    pub(crate) description: Array,
+/// The largest snapshot `load` takes (the SDK's default bound is the same).
+pub const MAX_SNAPSHOT_BYTES: usize = 64 * 1024 * 1024;
+
+/// Why `evaluate` did not answer, by code: code `-n` is the name at position `n - 1`. The SDK
+/// turns them into its `VexilError` codes.
+const ERROR_CODES: [&str; 4] = [
+    "NO_SNAPSHOT",
+    "FLAG_NOT_FOUND",
+    "TYPE_MISMATCH",
+    "BAD_INPUT",
+];
+const NO_SNAPSHOT: i32 = -1;
+const FLAG_NOT_FOUND: i32 = -2;
+const TYPE_MISMATCH: i32 = -3;
+const BAD_INPUT: i32 = -4;
+
+/// What `evaluate` is asked for: a flag of either type (a batch item), or of one type.
+const ASK_ANY: u32 = 0;
+const ASK_VARIANT: u32 = 1;
+const ASK_BOOLEAN: u32 = 2;
+
+/// The names of `evaluate`'s error codes: `[-1's name, -2's name, ...]`.
+#[wasm_bindgen(js_name = errorCodes)]
+pub fn error_codes() -> Array {
+    ERROR_CODES
+        .iter()
+        .map(|&name| JsValue::from_str(name))
+        .collect()
 }
 
-/// Property names of a batch request, as JS strings made once.
-struct RequestKeys {
-    requests: JsValue,
-    flag_key: JsValue,
-    entity_id: JsValue,
-    context: JsValue,
-    namespace_key: JsValue,
+/// A loaded snapshot: the index and what evaluating against it needs.
+struct Loaded {
+    index: Index,
+    /// Per flag, by position, the context properties it reads: found when the flag is first
+    /// described or evaluated, so a load does not pay for flags never evaluated.
+    reads: Vec<Option<Box<[Box<str>]>>>,
+    /// What `describe()` returns.
+    description: String,
 }
 
-/// Evaluates flags against the last snapshot loaded.
+/// Evaluates flags against the last compiled snapshot loaded.
 #[wasm_bindgen]
 pub struct Engine {
-    pub(crate) loaded: Option<Loaded>,
-    request_keys: RequestKeys,
-    /// Where JS writes the inputs of `evaluateAt` and reads its result.
-    pub(crate) scratch: Scratch,
+    loaded: Option<Loaded>,
+    scratch: Scratch,
 }
 
 #[wasm_bindgen]
 impl Engine {
-    /// An engine with no snapshot: every evaluation throws until `load` succeeds.
+    /// An engine with no snapshot: every evaluation answers `NO_SNAPSHOT` until `load` succeeds.
     #[wasm_bindgen(constructor)]
     #[allow(clippy::new_without_default)] // A JS constructor; `Default` means nothing to JS.
     pub fn new() -> Engine {
         Engine {
             loaded: None,
-            request_keys: RequestKeys {
-                requests: JsValue::from_str("requests"),
-                flag_key: JsValue::from_str("flagKey"),
-                entity_id: JsValue::from_str("entityId"),
-                context: JsValue::from_str("context"),
-                namespace_key: JsValue::from_str("namespaceKey"),
-            },
             scratch: Scratch::default(),
         }
     }
 
-    /// Loads a snapshot: JSON text (a string), or bytes (`Uint8Array`) that are JSON, gzip or
-    /// zlib. With `expected_namespace`, a snapshot of another namespace is refused. Returns `{namespace,
-    /// digest, flags}` (`flags` is the number of flags). On any error it throws and the previous
-    /// snapshot stays loaded.
+    /// Loads a compiled snapshot (`Uint8Array`: the document, or its signed envelope; not
+    /// compressed). With `expected_namespace`, a snapshot of another namespace is refused. On
+    /// any error it throws and the previous snapshot stays loaded. The envelope's signature is
+    /// not checked here: whoever hands over the bytes verifies them first.
     ///
-    /// Input over [`MAX_INFLATED_BYTES`] is refused before it is copied into wasm memory, so no
-    /// input can make the copy itself run the engine out of memory.
+    /// Input over [`MAX_SNAPSHOT_BYTES`] is refused before it is copied into wasm memory.
     pub fn load(
         &mut self,
         data: &JsValue,
         expected_namespace: Option<String>,
-    ) -> Result<JsValue, JsError> {
-        let too_large = || {
-            JsError::new(&format!(
-                "the snapshot is larger than {MAX_INFLATED_BYTES} bytes"
-            ))
-        };
-        let bytes = if let Some(text) = data.dyn_ref::<JsString>() {
-            // UTF-16 units: at most three UTF-8 bytes each, at least one.
-            if text.length() as usize > MAX_INFLATED_BYTES {
-                return Err(too_large());
-            }
-            String::from(text).into_bytes()
-        } else if let Some(array) = data.dyn_ref::<Uint8Array>() {
-            if array.length() as usize > MAX_INFLATED_BYTES {
-                return Err(too_large());
-            }
-            array.to_vec()
-        } else {
-            return Err(JsError::new(
-                "load() takes the snapshot as a string or a Uint8Array",
-            ));
-        };
-        let json = snapshot_json(&bytes, MAX_INFLATED_BYTES)
-            .map_err(|error| JsError::new(&error.to_string()))?;
-        if json.len() > MAX_INFLATED_BYTES {
-            return Err(too_large());
-        }
-        let (namespace, digest) =
-            read_snapshot_with_digest(&json).map_err(|error| JsError::new(&error.to_string()))?;
-        if let Some(expected) = expected_namespace.filter(|expected| *expected != namespace.key) {
+    ) -> Result<(), JsError> {
+        let Some(array) = data.dyn_ref::<Uint8Array>() else {
+            let hint = if data.is_instance_of::<JsString>() || data.is_string() {
+                ": text is a JSON snapshot, and the engine reads compiled ones (`vexil snapshot \
+                 --format compiled`, or `Accept: application/vnd.vexil.snapshot`)"
+            } else {
+                ""
+            };
             return Err(JsError::new(&format!(
-                "the snapshot is of namespace {:?}, not {expected:?}",
-                namespace.key
+                "load() takes a compiled snapshot as a Uint8Array{hint}"
+            )));
+        };
+        if array.length() as usize > MAX_SNAPSHOT_BYTES {
+            return Err(JsError::new(&format!(
+                "the snapshot is larger than {MAX_SNAPSHOT_BYTES} bytes"
             )));
         }
-        let index = Index::compile(&namespace)
-            .map_err(|error| JsError::new(&format!("snapshot does not compile: {error}")))?;
-        let properties = flag_properties(&namespace);
-        let loaded = Loaded {
-            description: describe_snapshot(&namespace, &index, &properties),
-            properties,
-            strings: JsStrings::default(),
-            digest,
+        let document = array.to_vec();
+        let index = read_compiled(&document).map_err(|error| {
+            let first = document.iter().find(|byte| !byte.is_ascii_whitespace());
+            let hint = if first == Some(&b'{') {
+                " (this is a JSON snapshot: the engine reads compiled ones, which `vexil snapshot \
+                 --format compiled` writes and `Accept: application/vnd.vexil.snapshot` asks for)"
+            } else {
+                ""
+            };
+            JsError::new(&format!("{error}{hint}"))
+        })?;
+        if let Some(expected) =
+            expected_namespace.filter(|expected| expected != index.namespace_key())
+        {
+            return Err(JsError::new(&format!(
+                "the snapshot is of namespace \"{}\", not \"{expected}\"",
+                index.namespace_key()
+            )));
+        }
+        let reads = (0..index.flags().len()).map(|_| None).collect();
+        let description = describe(&index, &sha256_hex(&document));
+        self.loaded = Some(Loaded {
             index,
-        };
-        let flag_count = u32::try_from(loaded.index.flags().len()).unwrap_or(u32::MAX);
-        let result = load_result(loaded.index.namespace_key(), &loaded.digest, flag_count);
-        self.loaded = Some(loaded);
-        Ok(result)
+            reads,
+            description,
+        });
+        Ok(())
     }
 
-    /// The loaded snapshot's digest (`""` before a load, or when the snapshot has none).
-    #[wasm_bindgen(getter)]
-    pub fn digest(&self) -> String {
+    /// The loaded snapshot as JSON text, `[namespace, digest, reasons, keys, kinds]` (see
+    /// `describe.rs`); `""` before a load.
+    pub fn describe(&self) -> String {
         self.loaded
             .as_ref()
-            .map(|loaded| loaded.digest.clone())
+            .map(|loaded| loaded.description.clone())
             .unwrap_or_default()
     }
 
-    /// The loaded snapshot's namespace key (`""` before a load).
-    #[wasm_bindgen(getter)]
-    pub fn namespace(&self) -> String {
-        self.loaded
-            .as_ref()
-            .map(|loaded| loaded.index.namespace_key().to_owned())
-            .unwrap_or_default()
-    }
-
-    /// Evaluates a variant flag: `{flagKey, match, reason, variantKey, variantAttachment,
-    /// segmentKeys}`. Throws for an unknown flag or a boolean flag.
-    #[wasm_bindgen(js_name = evaluateVariant)]
-    pub fn evaluate_variant(
-        &self,
-        flag_key: &JsValue,
-        entity_id: &JsValue,
-        context: &JsValue,
-    ) -> Result<JsValue, JsError> {
-        let loaded = self.loaded()?;
-        let (flag_key, entity_id) = request_texts(flag_key, entity_id)?;
-        let context = loaded.fetch_context(&flag_key, context);
-        let request = Request::new(&flag_key, &entity_id, &context);
-        match loaded.index.evaluate_variant(&request) {
-            Ok(evaluation) => Ok(loaded.strings.variant(&evaluation)),
-            Err(error) => Err(loaded.eval_error(&flag_key, error)),
-        }
-    }
-
-    /// Evaluates a boolean flag: `{flagKey, enabled, reason, segmentKeys}`. Throws for an
-    /// unknown flag or a variant flag.
-    #[wasm_bindgen(js_name = evaluateBoolean)]
-    pub fn evaluate_boolean(
-        &self,
-        flag_key: &JsValue,
-        entity_id: &JsValue,
-        context: &JsValue,
-    ) -> Result<JsValue, JsError> {
-        let loaded = self.loaded()?;
-        let (flag_key, entity_id) = request_texts(flag_key, entity_id)?;
-        let context = loaded.fetch_context(&flag_key, context);
-        let request = Request::new(&flag_key, &entity_id, &context);
-        match loaded.index.evaluate_boolean(&request) {
-            Ok(evaluation) => Ok(loaded.strings.boolean(&evaluation)),
-            Err(error) => Err(loaded.eval_error(&flag_key, error)),
-        }
-    }
-
-    /// Evaluates many flags, each by its own type: takes an array of `{flagKey, entityId,
-    /// context, namespaceKey?}` (or Flipt's `{requests: [...]}`) and returns `{responses}` as
-    /// Flipt's batch does; an unknown flag (or another namespace) gives an error entry.
-    #[wasm_bindgen(js_name = evaluateBatch)]
-    pub fn evaluate_batch(&self, requests: &JsValue) -> Result<JsValue, JsError> {
-        let loaded = self.loaded()?;
-        let keys = &self.request_keys;
-        let requests = match Reflect::get(requests, &keys.requests) {
-            Ok(inner) if Array::is_array(&inner) => inner,
-            _ => requests.clone(),
+    /// The flag at `flag_position` as JSON text, `[properties, variants, groups]` (see
+    /// `describe.rs`); `""` when there is none.
+    #[wasm_bindgen(js_name = describeFlag)]
+    pub fn describe_flag(&mut self, flag_position: u32) -> String {
+        let Some(loaded) = &mut self.loaded else {
+            return String::new();
         };
-        let Some(requests) = requests.dyn_ref::<Array>() else {
-            return Err(JsError::new("evaluateBatch() takes an array of requests"));
-        };
-        let responses = Array::new();
-        for (position, request) in requests.iter().enumerate() {
-            let text = |key: &JsValue| {
-                Reflect::get(&request, key)
-                    .ok()
-                    .and_then(|value| property_text(&value))
-            };
-            let Some(flag_key) = text(&keys.flag_key) else {
-                let message = format!("requests[{position}].flagKey must be a string");
-                return Err(JsError::new(&message));
-            };
-            let entity_id = text(&keys.entity_id).unwrap_or_default();
-            let namespace_key = text(&keys.namespace_key).unwrap_or_default();
-            // A request naming no namespace asks the loaded one; another is not served here.
-            let namespace = match namespace_key.as_str() {
-                "" => loaded.index.namespace_key(),
-                named => named,
-            };
-            let index = Some(&loaded.index).filter(|index| index.namespace_key() == namespace);
-            let context = Reflect::get(&request, &keys.context).unwrap_or(JsValue::UNDEFINED);
-            let context = loaded.fetch_context(&flag_key, &context);
-            let request = Request::new(&flag_key, &entity_id, &context);
-            let item = evaluate_batch_item(index, namespace, &request);
-            responses.push(&match item.result {
-                Ok(evaluation) => loaded.strings.batch_item(&evaluation),
-                Err(_) => error_item(item.flag_key, item.namespace_key),
-            });
+        let position = usize::try_from(flag_position).unwrap_or(usize::MAX);
+        if loaded.reads_at(position).is_none() {
+            return String::new();
         }
-        Ok(batch_result(&responses))
+        match loaded.reads.get(position) {
+            Some(Some(reads)) => describe_flag(&loaded.index, position, reads),
+            _ => String::new(),
+        }
     }
 
-    /// The loaded flags in snapshot order: `[{key, type, enabled}]`, `type` being
-    /// `VARIANT_FLAG_TYPE` or `BOOLEAN_FLAG_TYPE`.
-    #[wasm_bindgen(js_name = listFlags)]
-    pub fn list_flags(&self) -> Array {
-        let flags = Array::new();
-        if let Some(loaded) = &self.loaded {
-            for (key, kind, enabled) in loaded.index.flags() {
-                flags.push(&flag_info(key, kind.as_str(), enabled));
+    /// Where the scratch regions are, making the byte region at least `min_bytes` long (and the
+    /// word region long enough for the loaded snapshot): `[bytes address, bytes length, words
+    /// address, words length]`. Growing may move the regions, and may grow wasm memory.
+    #[wasm_bindgen(js_name = scratchLayout)]
+    pub fn scratch_layout(&mut self, min_bytes: u32) -> Vec<u32> {
+        // The flags found so far: JS asks again after describing a flag.
+        let most_read = self.loaded.as_ref().map_or(0, |loaded| {
+            let found = loaded.reads.iter().flatten();
+            found.map(|names| names.len()).max().unwrap_or(0)
+        });
+        let min_bytes = usize::try_from(min_bytes).unwrap_or(usize::MAX);
+        self.scratch.layout(min_bytes, most_read)
+    }
+
+    /// Evaluates the flag at `flag_position` (`ask`: 0 either type, 1 a variant flag, 2 a
+    /// boolean one) for the entity id in the first `entity_length` scratch bytes and the
+    /// `values_length` bytes of property values after it. Returns `match` (or `enabled`) in bit
+    /// 0 and the reason's code above it, and writes the result words; or a negative error code.
+    pub fn evaluate(
+        &mut self,
+        flag_position: u32,
+        ask: u32,
+        entity_length: u32,
+        values_length: u32,
+    ) -> i32 {
+        let Some(loaded) = &mut self.loaded else {
+            return NO_SNAPSHOT;
+        };
+        let flag_position = usize::try_from(flag_position).unwrap_or(usize::MAX);
+        if loaded.reads_at(flag_position).is_none() {
+            return FLAG_NOT_FOUND;
+        }
+        let loaded = &*loaded;
+        let (Some(flag_key), Some(Some(properties))) = (
+            loaded.index.flag_key(flag_position),
+            loaded.reads.get(flag_position),
+        ) else {
+            return FLAG_NOT_FOUND;
+        };
+        let scratch = &mut self.scratch;
+        let entity_length = usize::try_from(entity_length).unwrap_or(usize::MAX);
+        let values_length = usize::try_from(values_length).unwrap_or(usize::MAX);
+        let ranges_end = RESULT_WORDS + 2 * properties.len();
+        // The inputs are checked as UTF-8 once, here, rather than at each property read.
+        let (Some(ranges), Some(text)) = (
+            scratch.words.get(RESULT_WORDS..ranges_end),
+            entity_length
+                .checked_add(values_length)
+                .and_then(|end| scratch.bytes.get(..end))
+                .and_then(|input| std::str::from_utf8(input).ok()),
+        ) else {
+            return BAD_INPUT;
+        };
+        let (Some(entity_id), Some(values)) =
+            (text.get(..entity_length), text.get(entity_length..))
+        else {
+            return BAD_INPUT;
+        };
+        let context = ScratchContext {
+            properties,
+            ranges,
+            values,
+            next: Cell::new(0),
+        };
+        let request = Request::new(flag_key, entity_id, &context);
+        let evaluation = match ask {
+            ASK_VARIANT => loaded
+                .index
+                .evaluate_variant(&request)
+                .map(Evaluation::Variant),
+            ASK_BOOLEAN => loaded
+                .index
+                .evaluate_boolean(&request)
+                .map(Evaluation::Boolean),
+            ASK_ANY => loaded.index.evaluate(&request),
+            _ => return BAD_INPUT,
+        };
+        let evaluation = match evaluation {
+            Ok(evaluation) => evaluation,
+            Err(EvalError::FlagNotFound) => return FLAG_NOT_FOUND,
+            Err(EvalError::WrongFlagType { .. }) => return TYPE_MISMATCH,
+        };
+        let (answer, reason, variant, group, segment_keys) = match evaluation {
+            Evaluation::Variant(evaluation) => {
+                let variants = loaded.index.variants(flag_position);
+                let variant = evaluation.variant.and_then(|chosen| {
+                    variants
+                        .iter()
+                        .position(|variant| std::ptr::eq(variant, chosen))
+                });
+                let (matched, rule) = (evaluation.matched, evaluation.rule);
+                (
+                    matched,
+                    evaluation.reason,
+                    variant,
+                    rule,
+                    evaluation.segment_keys,
+                )
             }
+            Evaluation::Boolean(evaluation) => {
+                let (enabled, rollout) = (evaluation.enabled, evaluation.rollout);
+                (
+                    enabled,
+                    evaluation.reason,
+                    None,
+                    rollout,
+                    evaluation.segment_keys,
+                )
+            }
+        };
+        let result = [
+            position_word(variant),
+            position_word(group),
+            mask_word(&segment_keys, 0),
+            mask_word(&segment_keys, 32),
+        ];
+        if let Some(words) = scratch.words.get_mut(..RESULT_WORDS) {
+            words.copy_from_slice(&result);
         }
-        flags
-    }
-}
-
-/// The flag key and entity id of a single evaluation as text. They arrive as `JsValue`s because a
-/// `&str` parameter given a number or an object from JS makes the glue read out of bounds; here
-/// they get what a batch request gets (numbers as JS prints them) or a clear error.
-fn request_texts(flag_key: &JsValue, entity_id: &JsValue) -> Result<(String, String), JsError> {
-    let Some(flag_key) = property_text(flag_key) else {
-        return Err(JsError::new("flagKey must be a string"));
-    };
-    let Some(entity_id) = property_text(entity_id) else {
-        return Err(JsError::new("entityId must be a string"));
-    };
-    Ok((flag_key, entity_id))
-}
-
-impl Engine {
-    pub(crate) fn loaded(&self) -> Result<&Loaded, JsError> {
-        self.loaded
-            .as_ref()
-            .ok_or_else(|| JsError::new("no snapshot loaded: call load() first"))
+        let reason = REASONS.iter().position(|&r| r == reason).unwrap_or(0) as i32;
+        i32::from(answer) | reason << 1
     }
 }
 
 impl Loaded {
-    /// The properties `flag_key` reads, from the caller's `context`.
-    pub(crate) fn fetch_context(&self, flag_key: &str, context: &JsValue) -> FetchedContext<'_> {
-        match self.properties.get(flag_key) {
-            Some(FlagReads {
-                properties,
-                js_names,
-                ..
-            }) => FetchedContext::fetch(properties, js_names, context),
-            None => FetchedContext::fetch(&[], &Array::new(), context),
-        }
+    /// The properties the flag at `position` reads, found on first use.
+    fn reads_at(&mut self, position: usize) -> Option<&[Box<str>]> {
+        let slot = self.reads.get_mut(position)?;
+        Some(slot.get_or_insert_with(|| flag_reads(&self.index, position)))
     }
+}
 
-    fn eval_error(&self, flag_key: &str, error: EvalError) -> JsError {
-        let namespace = self.index.namespace_key();
-        let message = match error {
-            EvalError::FlagNotFound => {
-                format!("flag \"{flag_key}\" not found in namespace \"{namespace}\"")
-            }
-            EvalError::WrongFlagType { actual } => {
-                let (actual, asked) = match actual {
-                    FlagKind::Boolean => ("boolean", "evaluateBoolean"),
-                    FlagKind::Variant => ("variant", "evaluateVariant"),
-                };
-                format!("flag \"{flag_key}\" in namespace \"{namespace}\" is a {actual} flag: use {asked}()")
-            }
-        };
-        JsError::new(&message)
-    }
+/// A position as a result word: -1 for none.
+fn position_word(position: Option<usize>) -> i32 {
+    position.map_or(-1, |position| i32::try_from(position).unwrap_or(-1))
+}
+
+/// 32 bits of the matched-segment mask, from bit `shift`.
+fn mask_word(segment_keys: &SegmentKeys<'_>, shift: u32) -> i32 {
+    (segment_keys.mask() >> shift) as u32 as i32
 }

@@ -1,41 +1,27 @@
 /*!
 Vexil's evaluation engine for JavaScript: browsers, workers and Node evaluate flags locally from
-a snapshot, with the same answers as `vexil serve`.
+a compiled snapshot, with the same answers as `vexil serve`.
 
-A thin adapter over `vexil-eval`: it turns snapshot bytes into a compiled index, JS context
-objects into the engine's [`vexil_eval::Context`], and results into plain JS objects in Flipt's
-field names. All flag logic stays in `vexil-eval`.
+A thin adapter over `vexil-eval`, used through the SDK (`www/src/wasm-engine.js`), which owns
+the JavaScript side: it turns a compiled snapshot into an index (`read_compiled`: no JSON and no
+parsing), describes it once so JS holds every string a result can contain, and evaluates with
+integers and bytes in wasm memory. All flag logic stays in `vexil-eval`; the engine carries no
+JSON parser, no decompressor and no cryptography: the SDK inflates compressed bytes and verifies
+signatures with the runtime's own `DecompressionStream` and WebCrypto before loading.
 
-```js
-import init, { Engine } from './pkg/vexil_wasm.js';
-await init();
-const engine = new Engine();
-engine.load(snapshotBytesOrText);        // throws on a bad snapshot; the old one stays loaded
-engine.evaluateVariant('new-checkout', 'user-7', { plan: 'pro' });
-// → { flagKey, match, reason, variantKey, variantAttachment, segmentKeys }
-```
+Errors: a bad snapshot is a thrown JS `Error`; an evaluation that cannot answer returns a
+negative code, named by [`engine::error_codes`]. Nothing on these paths panics; the wasm profile
+aborts on panic, so a panic would be a bug, not an error path.
 
-Errors are thrown as JS `Error`s (`Result<_, JsError>`): a malformed snapshot, an unknown flag or
-a flag of the other type. Nothing on this path panics; the wasm profile aborts on panic, so a
-panic would be a bug, not an error path.
-
-Modules: `input` (sniffing and inflating snapshot bytes), `properties` (which context properties
-each flag reads), `context` (reading them from the caller's object), `results` (building the
-result objects), `engine` (the exported class), `fast` (the numeric path the JS SDK takes:
-`describe`, `scratchLayout`, `evaluateAt`; inputs and results as bytes and integers in wasm
-memory, see www/src/fast-engine.js).
+Modules: `engine` (the exported class and the loaded state), `describe` (the loaded snapshot as JS arrays), `scratch` (the regions JS writes
+inputs into, read as the engine's context).
 */
 
 #![deny(missing_docs)]
 
-#[cfg(feature = "boundary-bench")]
-mod boundary_bench;
-mod context;
-mod engine;
-mod fast;
-pub mod input;
-mod properties;
-mod results;
+mod describe;
+pub mod engine;
+mod scratch;
 
 pub use engine::Engine;
 

@@ -9,8 +9,15 @@ use crate::cli::{SnapshotArgs, SnapshotFormat};
 use crate::source;
 
 pub fn run(args: &SnapshotArgs) -> anyhow::Result<ExitCode> {
-    let namespace =
-        source::load_namespace(&args.flags, &args.namespace, &args.file_limits.limits())?;
+    let limits = args.file_limits.limits();
+    let namespace = match &args.from_snapshot {
+        Some(file) => {
+            let bytes = source::read_bounded(file, limits.max_file_bytes)?;
+            vexil_eval::read_snapshot(&bytes)
+                .with_context(|| format!("reading {}", file.display()))?
+        }
+        None => source::load_namespace(&args.flags, &args.namespace, &limits)?,
+    };
     let bytes = match args.format {
         SnapshotFormat::Json => {
             let mut json = vexil_eval::write_snapshot(&namespace).json.into_bytes();
@@ -19,7 +26,7 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<ExitCode> {
         }
         SnapshotFormat::Compiled => {
             let index = vexil_eval::Index::compile(&namespace)
-                .map_err(|error| anyhow::anyhow!("{}: {error}", args.namespace))?;
+                .map_err(|error| anyhow::anyhow!("{}: {error}", namespace.key))?;
             let document = vexil_eval::write_compiled(&index).bytes;
             match &args.signing_key {
                 Some(file) => {

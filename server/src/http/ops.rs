@@ -75,6 +75,7 @@ pub async fn status(
         "state": entry.state(),
         "revision": current.map(|revision| revision.digest.as_str()),
         "digest": current.map(|revision| revision.digest.as_str()),
+        "compiledDigest": current.map(|revision| revision.compiled_digest.as_str()),
         "flags": current.map(|revision| revision.flag_count),
         "publishedAt": current.map(|revision| rfc3339(revision.published_at)),
         "keptRevisions": entry.history.iter().map(|revision| revision.digest.as_str()).collect::<Vec<_>>(),

@@ -1,6 +1,7 @@
-// The wasm engine and the SDK's slim entry under Deno: the example snapshot (printed by
-// `vexil snapshot`) loads, answers the known cases and a few hundred random requests exactly as
-// `vexil evaluate` does, and a malformed snapshot throws without losing the loaded one.
+// The wasm engine and the SDK's slim entry under Deno: the example snapshot (compiled by
+// `vexil snapshot --format compiled`) loads, answers the known cases and a few hundred random
+// requests exactly as `vexil evaluate` does, and a malformed snapshot throws without losing the
+// loaded one.
 //
 // Run from www/ (`./x test-deno` does):
 //   DENO_NO_UPDATE_CHECK=1 npx deno test --allow-read --allow-run=$VEXIL_BIN \
@@ -21,6 +22,11 @@ const RANDOM_REQUESTS = 300;
 
 /** Runs vexil with `args` (and `stdin`), returning its stdout; throws with stderr on failure. */
 async function vexil(args, stdin) {
+  return new TextDecoder().decode(await vexilBytes(args, stdin));
+}
+
+/** The same, returning stdout's bytes. */
+async function vexilBytes(args, stdin) {
   const child = new Deno.Command(VEXIL_BIN, { args, stdin: stdin ? 'piped' : 'null', stdout: 'piped', stderr: 'piped' }).spawn();
   if (stdin) {
     const writer = child.stdin.getWriter();
@@ -30,11 +36,14 @@ async function vexil(args, stdin) {
   const { code, stdout, stderr } = await child.output();
   const decoder = new TextDecoder();
   if (code !== 0) throw new Error(`vexil ${args.join(' ')} exited ${code}: ${decoder.decode(stderr)}`);
-  return decoder.decode(stdout);
+  return stdout;
 }
 
 await init(await Deno.readFile(WASM));
-const SNAPSHOT = await vexil(['snapshot', '--flags', FLAGS, '--namespace', 'default']);
+const SNAPSHOT = await vexilBytes(['snapshot', '--flags', FLAGS, '--namespace', 'default', '--format', 'compiled']);
+const SNAPSHOT_JSON = await vexil(['snapshot', '--flags', FLAGS, '--namespace', 'default']);
+/** The SHA-256 of the compiled bytes, in hex: what the engine names a snapshot by. */
+const DIGEST = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', SNAPSHOT)), (b) => b.toString(16).padStart(2, '0')).join('');
 
 /** A batch item without timing fields, segment keys sorted: what two evaluators must agree on. */
 function normalize({ type, variantResponse: v, booleanResponse: b, errorResponse: e }) {
@@ -52,7 +61,7 @@ function loadedEngine() {
 Deno.test('the example snapshot loads with its digest and flags', () => {
   const engine = new Engine();
   const loaded = engine.load(SNAPSHOT);
-  assertEquals(loaded, { namespace: 'default', digest: JSON.parse(SNAPSHOT).digest, flags: 5 });
+  assertEquals(loaded, { namespace: 'default', digest: DIGEST, flags: 5 });
   assertEquals(engine.digest, loaded.digest);
   assertEquals(engine.namespace, 'default');
   assertEquals(engine.listFlags().map((flag) => [flag.key, flag.type, flag.enabled]), [
@@ -102,11 +111,14 @@ Deno.test('random requests: the engine answers as `vexil evaluate`', async (t) =
   });
 });
 
-Deno.test('a gzip-compressed snapshot loads to the same revision', async () => {
+Deno.test('a gzip-compressed seed loads to the same snapshot', async () => {
   const gzip = new Response(new Blob([SNAPSHOT]).stream().pipeThrough(new CompressionStream('gzip')));
-  const engine = new Engine();
-  engine.load(new Uint8Array(await gzip.arrayBuffer()));
-  assertEquals(engine.digest, JSON.parse(SNAPSHOT).digest);
+  const client = await Client.start({ seed: new Uint8Array(await gzip.arrayBuffer()) });
+  try {
+    assertEquals(client.digest, DIGEST);
+  } finally {
+    client.close();
+  }
 });
 
 Deno.test('a malformed snapshot throws and the loaded one keeps answering', () => {
@@ -114,13 +126,14 @@ Deno.test('a malformed snapshot throws and the loaded one keeps answering', () =
   const digest = engine.digest;
   const before = engine.evaluateVariant('new-checkout', 'ann@vexil.dev', {});
   const broken = [
-    '{"namespace": {"key": "default"}, "flags": [',
-    JSON.stringify({ namespace: { key: 'default' }, flags: [{ key: 'x', type: 'NO_SUCH_TYPE', enabled: true }] }),
+    SNAPSHOT_JSON,
+    SNAPSHOT.slice(0, SNAPSHOT.length - 1),
     new Uint8Array([0x1f, 0x8b, 0x08, 0x00, 1, 2, 3]), // a gzip header and then garbage
     42,
   ];
   for (const snapshot of broken) {
-    assertThrows(() => engine.load(snapshot), Error);
+    const error = assertThrows(() => engine.load(snapshot), Error);
+    assertEquals(error.code, 'BAD_SNAPSHOT');
     assertEquals(engine.digest, digest);
     assertEquals(engine.evaluateVariant('new-checkout', 'ann@vexil.dev', {}), before);
   }
@@ -129,7 +142,7 @@ Deno.test('a malformed snapshot throws and the loaded one keeps answering', () =
 Deno.test('the SDK client answers from a seed, without a server', async () => {
   const client = await Client.start({ seed: SNAPSHOT, namespace: 'default' });
   try {
-    assertEquals(client.digest, JSON.parse(SNAPSHOT).digest);
+    assertEquals(client.digest, DIGEST);
     assertEquals(client.evaluateVariant({ flagKey: 'new-checkout', entityId: 'ann@vexil.dev' }).variantKey, 'one-page');
     assertEquals(client.evaluateBoolean({ flagKey: 'dark-mode', entityId: 'ann@vexil.dev' }).enabled, true);
   } finally {

@@ -78,6 +78,20 @@ export function evaluateWithVexil(vexilBin, dir, name, snapshot, requests) {
   return { files: { snapshotFile, batchFile }, answers: parsed.responses.map(normalizeVexil) };
 }
 
+/**
+ * The same snapshot compiled by `vexil snapshot --from-snapshot` (after `evaluateWithVexil`
+ * wrote it) and loaded into the SDK's wasm engine, which answers the batch: so the engine's own
+ * code (the compiled reader, its CRC-32, float parsing and numeric path) meets Flipt too.
+ */
+export function evaluateWithWasm(vexilBin, engine, { snapshotFile }, requests) {
+  const compiled = execFileSync(vexilBin, ['snapshot', '--from-snapshot', snapshotFile, '--format', 'compiled'], {
+    maxBuffer: 64 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  engine.load(new Uint8Array(compiled));
+  return engine.evaluateBatch(requests).responses.map(normalizeVexil);
+}
+
 // Both sides become {type, flagKey, ...fields of that type}; segmentKeys sorted, since Flipt's
 // order is random.
 

@@ -2,7 +2,7 @@
 // can kill it and start another at the same address), a fetch that counts, and event waits.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,9 +23,28 @@ export function copyExampleFlags() {
   return dir;
 }
 
-/** `vexil snapshot` of a flag directory: the JSON text a client seeds from. */
+/** `vexil snapshot` of a flag directory: Flipt's JSON text. */
 export function snapshotText(dir, namespace = 'default') {
   return execFileSync(VEXIL_BIN, ['snapshot', '--flags', dir, '--namespace', namespace], { encoding: 'utf8' });
+}
+
+/** `vexil snapshot --format compiled` of a flag directory: the bytes a client seeds from. */
+export function compiledSnapshot(dir, namespace = 'default', extra = []) {
+  const args = ['snapshot', '--flags', dir, '--namespace', namespace, '--format', 'compiled', ...extra];
+  return new Uint8Array(execFileSync(VEXIL_BIN, args));
+}
+
+/** Flipt's JSON snapshot (an object) compiled by `vexil snapshot --from-snapshot`. */
+export function compileSnapshot(snapshot, extra = []) {
+  const dir = mkdtempSync(join(tmpdir(), 'vexil-compile-'));
+  try {
+    const file = join(dir, 'snapshot.json');
+    writeFileSync(file, JSON.stringify(snapshot));
+    const args = ['snapshot', '--from-snapshot', file, '--format', 'compiled', ...extra];
+    return new Uint8Array(execFileSync(VEXIL_BIN, args, { maxBuffer: 1 << 28 }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** A TCP port that was free a moment ago. */

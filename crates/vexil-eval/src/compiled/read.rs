@@ -11,6 +11,7 @@ use crate::index::{
     CompiledConstraint, CompiledFlag, CompiledRollout, CompiledRule, CompiledSegment,
     CompiledVariant, Index, SegmentGroup, MAX_SEGMENTS_PER_RULE,
 };
+use crate::message::quoted;
 use crate::model::{ConstraintType, Operator};
 use crate::operand::Operand;
 use crate::snapshot::{snapshot_error, SnapshotError, SnapshotErrorKind};
@@ -189,7 +190,10 @@ impl<'b> Reader<'b> {
         for _ in 0..segment_count {
             let segment = self.segment()?;
             if !segment_keys.insert(segment.key.clone()) {
-                return Err(inconsistent(format!("segment {:?} twice", &*segment.key)));
+                return Err(inconsistent(format!(
+                    "segment {} twice",
+                    quoted(&segment.key)
+                )));
             }
             segments.push(segment);
         }
@@ -201,7 +205,7 @@ impl<'b> Reader<'b> {
         for position in 0..flag_count {
             let flag = self.flag_item(segments.len())?;
             if flag_positions.insert(flag.key.clone(), position).is_some() {
-                return Err(inconsistent(format!("flag {:?} twice", &*flag.key)));
+                return Err(inconsistent(format!("flag {} twice", quoted(&flag.key))));
             }
             flags.push(flag);
         }
@@ -224,8 +228,8 @@ impl<'b> Reader<'b> {
             let operator = self.code(operator, "operator")?;
             if !operator.allowed_for(kind) {
                 let message = format!(
-                    "segment {:?}: operator {} on {}",
-                    &*key,
+                    "segment {}: operator {} on {}",
+                    quoted(&key),
                     operator.as_str(),
                     kind.file_name()
                 );
@@ -236,8 +240,8 @@ impl<'b> Reader<'b> {
             let operand = self.operand()?;
             if operand_tag(&operand) != expected_operand(kind, operator) {
                 let message = format!(
-                    "segment {:?}: an operand of the wrong form for {} on {}",
-                    &*key,
+                    "segment {}: an operand of the wrong form for {} on {}",
+                    quoted(&key),
                     operator.as_str(),
                     kind.file_name()
                 );
@@ -326,7 +330,7 @@ impl<'b> Reader<'b> {
                 attachment: self.str()?,
             });
         }
-        let out_of_place = |what: &str| inconsistent(format!("flag {:?}: {what}", &*key));
+        let out_of_place = |what: &str| inconsistent(format!("flag {}: {what}", quoted(&key)));
         let default_variant = match default {
             0 => None,
             n if n <= variants.len() => Some(n - 1),

@@ -240,3 +240,25 @@ fn sets_must_be_in_their_one_order() {
     assert!(read_compiled(&texts(&["b", "a"])).is_err());
     assert!(read_compiled(&texts(&["a", "a"])).is_err());
 }
+
+#[test]
+fn sets_given_with_duplicates_are_written_once_and_read_back() {
+    // Found by the agreement test: a number list naming a number twice was written as is, and
+    // the reader, which holds sets strictly rising, refused the document.
+    let json = br#"{"namespace":{"key":"default"},"flags":[{"key":"f","name":"f","enabled":true,
+        "type":"BOOLEAN_FLAG_TYPE","rollouts":[{"type":"SEGMENT_ROLLOUT_TYPE","segment":{"value":false,
+        "segmentOperator":"OR_SEGMENT_OPERATOR","segments":[{"key":"s","matchType":"ALL_SEGMENT_MATCH_TYPE",
+        "constraints":[{"type":"NUMBER_CONSTRAINT_COMPARISON_TYPE","property":"n","operator":"isoneof","value":"[2, 1, 2, -0, 0]"},
+        {"type":"STRING_CONSTRAINT_COMPARISON_TYPE","property":"t","operator":"isnotoneof","value":"[\"a\", \"a\"]"}]}]}}]}]}"#;
+    let original = index(json);
+    let compiled = write_compiled(&original);
+    let read = read_compiled(&compiled.bytes).expect("reads back");
+    assert_eq!(write_compiled(&read), compiled);
+    // In the set, the rollout answers false; outside it, the flag's own true.
+    for (n, enabled) in [("2", false), ("0", false), ("-0", false), ("3", true)] {
+        let context = [("n", n), ("t", "b")];
+        let request = crate::Request::new("f", "e", &context);
+        let answer = read.evaluate_boolean(&request).expect("evaluates");
+        assert_eq!(answer.enabled, enabled, "n = {n}");
+    }
+}

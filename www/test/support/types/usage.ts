@@ -11,7 +11,7 @@ export async function usage(wasm: WebAssembly.Module): Promise<void> {
   slim.initFromModule(wasm);
   const client: Client = await Client.start({
     url: 'http://127.0.0.1:8080', namespace: 'default', token: 'secret-token-123456',
-    seed: '{"namespace":{"key":"default"},"flags":[]}', stream: true, pollIntervalMs: 30_000,
+    seed: new Uint8Array(), publicKeys: ['ZmFrZS1rZXktZmFrZS1rZXktZmFrZS1rZXktZmFrZS0'], stream: true, pollIntervalMs: 30_000,
     backoff: { initialMs: 500 }, fetch: (input, requestInit) => fetch(input, requestInit),
   });
   const variant: VariantEvaluation = client.evaluateVariant({ flagKey: 'new-checkout', entityId: 'u1', context: { plan: 'pro', seats: 3 } });
@@ -28,6 +28,8 @@ export async function usage(wasm: WebAssembly.Module): Promise<void> {
 
   const engine = new Engine();
   console.log(engine.load(new Uint8Array()).digest, engine.evaluateVariant('f', 'e', {}).segmentKeys.length);
+  const verified: Promise<{ digest: string }> = engine.load(new ArrayBuffer(0), { publicKeys: [new Uint8Array(32)], environment: 'default' });
+  console.log((await verified).digest);
   engine.free();
 
   await OpenFeature.setProviderAndWait(new VexilProvider(client, { closeClient: true }));
