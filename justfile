@@ -80,6 +80,10 @@ wasm-smoke: build wasm
 bench:
     cargo bench -p vexil-benches --bench evaluate
 
+# Publishing 10 to 10,000 flags: load, reload, publish, each encoding's size (a table).
+bench-publish:
+    cargo bench -p vexil-benches --bench publish
+
 # This SDK against Flipt's JS client: evaluation, and loading 1,000 and 10,000 flags from one
 # server; BENCH_MS sets each evaluation measurement's time, BENCH_ROUNDS the warm starts.
 bench-sdk: build setup-node wasm

@@ -1,4 +1,8 @@
-//! Fixtures for the benchmarks: a realistic namespace and the requests that exercise it.
+//! Fixtures for the benchmarks: a realistic namespace and the requests that exercise it, and
+//! flag files of any size (`flag_file`).
+
+mod flag_file;
+pub use flag_file::flag_file;
 
 use std::collections::BTreeMap;
 

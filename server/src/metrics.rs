@@ -324,11 +324,15 @@ impl Metrics {
             .get_or_create(&label)
             .set(entry.last_error.len() as i64);
         if let Some(revision) = &entry.current {
+            let snapshot = &revision.snapshot;
             for (encoding, body) in [
-                ("identity", &revision.snapshot.identity),
-                ("gzip", &revision.snapshot.gzip),
-                ("deflate", &revision.snapshot.deflate),
+                ("identity", Some(&snapshot.identity)),
+                ("gzip", Some(&snapshot.gzip)),
+                ("deflate", Some(&snapshot.deflate)),
+                ("br", snapshot.brotli.as_ref()),
+                ("zstd", snapshot.zstd.as_ref()),
             ] {
+                let Some(body) = body else { continue };
                 self.snapshot_bytes
                     .get_or_create(&SnapshotLabel {
                         environment: environment.to_owned(),

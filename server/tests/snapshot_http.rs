@@ -109,10 +109,87 @@ async fn every_encoding_decodes_to_the_identity_body_and_the_etag_is_the_digest(
         };
         assert_eq!(decoded, body, "{encoding}");
     }
-    let refused = get(&server, V1, &[("accept-encoding", "br, *;q=0")]).await;
+    let refused = get(&server, V1, &[("accept-encoding", "compress, *;q=0")]).await;
     assert_eq!(refused.status(), StatusCode::NOT_ACCEPTABLE);
     let error: serde_json::Value = refused.json().await.unwrap();
     assert_eq!(error["code"], 3);
+}
+
+/// Brotli and zstd are served where they beat gzip, for either document, and decode to it; a
+/// client that asks for them where they do not gets gzip.
+#[tokio::test]
+async fn brotli_and_zstd_where_they_beat_gzip() {
+    let server = Server::start(&[]);
+    for accept in ["application/json", "application/vnd.vexil.snapshot"] {
+        let plain = get(&server, V1, &[("accept", accept)]).await;
+        let body = plain.bytes().await.unwrap();
+        let gzip = get(
+            &server,
+            V1,
+            &[("accept", accept), ("accept-encoding", "gzip")],
+        )
+        .await;
+        let gzip_length = gzip.bytes().await.unwrap().len();
+        let brotli_length = {
+            let mut out = Vec::new();
+            let params = brotli::enc::BrotliEncoderParams {
+                quality: 5,
+                lgwin: 22,
+                ..Default::default()
+            };
+            brotli::BrotliCompress(&mut &body[..], &mut out, &params).unwrap();
+            out.len()
+        };
+        let zstd_length = zstd::bulk::compress(&body, 9).unwrap().len();
+        for (coding, length) in [("br", brotli_length), ("zstd", zstd_length)] {
+            let asked = format!("{coding}, gzip;q=0.5");
+            let response = get(
+                &server,
+                V1,
+                &[("accept", accept), ("accept-encoding", &asked)],
+            )
+            .await;
+            let served = header(&response, "content-encoding").to_owned();
+            let sent = response.bytes().await.unwrap();
+            if length < gzip_length {
+                assert_eq!(
+                    served, coding,
+                    "{accept}: {coding} {length} B beats gzip {gzip_length} B"
+                );
+                let decoded = match coding {
+                    "br" => {
+                        let mut out = Vec::new();
+                        brotli::BrotliDecompress(&mut &sent[..], &mut out).unwrap();
+                        out
+                    }
+                    _ => zstd::decode_all(&sent[..]).unwrap(),
+                };
+                assert_eq!(decoded, body, "{accept} {coding}");
+            } else {
+                assert_eq!(
+                    served, "gzip",
+                    "{accept}: {coding} {length} B does not beat gzip {gzip_length} B"
+                );
+            }
+        }
+        // Offered both, the client gets the smaller.
+        let both = get(
+            &server,
+            V1,
+            &[
+                ("accept", accept),
+                ("accept-encoding", "gzip, deflate, br, zstd"),
+            ],
+        )
+        .await;
+        let expected = match (brotli_length < gzip_length, zstd_length < gzip_length) {
+            (true, true) if zstd_length < brotli_length => "zstd",
+            (true, _) => "br",
+            (false, true) => "zstd",
+            (false, false) => "gzip",
+        };
+        assert_eq!(header(&both, "content-encoding"), expected, "{accept}");
+    }
 }
 
 #[tokio::test]

@@ -17,10 +17,11 @@ thread_local! {
     static COMPRESSOR: RefCell<Option<Box<CompressorOxide>>> = const { RefCell::new(None) };
 }
 
-/// `data` compressed for `encoding` (gzip or deflate); `None` for identity.
+/// `data` compressed for `encoding` (gzip or deflate); `None` for identity, and for the codings
+/// only precompressed documents use (`choose_encoding` never picks them).
 pub fn compress(data: &[u8], encoding: Encoding) -> Option<Vec<u8>> {
     let (format, gzip) = match encoding {
-        Encoding::Identity => return None,
+        Encoding::Identity | Encoding::Brotli | Encoding::Zstd => return None,
         Encoding::Gzip => (DataFormat::Raw, true),
         Encoding::Deflate => (DataFormat::Zlib, false),
     };

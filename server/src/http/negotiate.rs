@@ -6,6 +6,10 @@ pub enum Encoding {
     Identity,
     Gzip,
     Deflate,
+    /// Brotli: snapshots only, precompressed.
+    Brotli,
+    /// Zstandard: snapshots only, precompressed.
+    Zstd,
 }
 
 impl Encoding {
@@ -15,23 +19,85 @@ impl Encoding {
             Encoding::Identity => None,
             Encoding::Gzip => Some("gzip"),
             Encoding::Deflate => Some("deflate"),
+            Encoding::Brotli => Some("br"),
+            Encoding::Zstd => Some("zstd"),
         }
     }
 }
 
-/// Picks the encoding for an `Accept-Encoding` header (RFC 9110 §12.5.3).
+/// What an `Accept-Encoding` header allows: a q-value (in thousandths) per coding Vexil knows.
+#[derive(Clone, Copy, Debug, Default)]
+struct Accepted {
+    gzip: Option<u16>,
+    deflate: Option<u16>,
+    brotli: Option<u16>,
+    zstd: Option<u16>,
+    identity: Option<u16>,
+    star: Option<u16>,
+}
+
+impl Accepted {
+    /// The q-value of `encoding`: named, else `*`'s, else 0 (identity: 1 unless `*;q=0`).
+    fn q(&self, encoding: Encoding) -> u16 {
+        let named = match encoding {
+            Encoding::Identity => {
+                let default = if self.star == Some(0) { 0 } else { 1 };
+                return self.identity.unwrap_or(default);
+            }
+            Encoding::Gzip => self.gzip,
+            Encoding::Deflate => self.deflate,
+            Encoding::Brotli => self.brotli,
+            Encoding::Zstd => self.zstd,
+        };
+        named.or(self.star).unwrap_or(0)
+    }
+}
+
+/// Picks the encoding for an `Accept-Encoding` header (RFC 9110 §12.5.3), among the codings a
+/// response compressed per request uses: gzip, deflate, identity.
 ///
 /// The highest q-value wins; at equal q, gzip, then deflate, then identity (smaller first). `*`
 /// stands for every coding the header does not name; `q=0` excludes. Identity is acceptable
 /// unless excluded, by name or by `*;q=0`. `None` means nothing acceptable is left: 406.
 pub fn choose_encoding(header: Option<&str>) -> Option<Encoding> {
+    choose_among(
+        header,
+        &[Encoding::Gzip, Encoding::Deflate, Encoding::Identity],
+    )
+}
+
+/// Picks the encoding of a precompressed document: `available` lists the codings it has, with
+/// their sizes. The highest q-value wins; at equal q the smallest body (gzip before deflate, as
+/// `choose_encoding` has it, since some clients still confuse deflate's two formats).
+pub fn choose_precompressed(
+    header: Option<&str>,
+    available: &[(Encoding, usize)],
+) -> Option<Encoding> {
+    let mut order: Vec<(Encoding, usize)> = available.to_vec();
+    order.sort_by_key(|&(encoding, size)| (encoding == Encoding::Deflate, size));
+    let order: Vec<Encoding> = order.into_iter().map(|(encoding, _)| encoding).collect();
+    choose_among(header, &order)
+}
+
+/// The first of `order` with the highest q-value above 0.
+fn choose_among(header: Option<&str>, order: &[Encoding]) -> Option<Encoding> {
     let Some(header) = header else {
         return Some(Encoding::Identity);
     };
-    let mut gzip = None;
-    let mut deflate = None;
-    let mut identity = None;
-    let mut star = None;
+    let accepted = accepted(header);
+    order
+        .iter()
+        .map(|&encoding| (encoding, accepted.q(encoding)))
+        .filter(|&(_, q)| q > 0)
+        // max_by_key keeps the last of equals; reverse so the first listed wins ties.
+        .rev()
+        .max_by_key(|&(_, q)| q)
+        .map(|(encoding, _)| encoding)
+}
+
+/// The header's q-values.
+fn accepted(header: &str) -> Accepted {
+    let mut accepted = Accepted::default();
     for item in header.split(',') {
         let mut parts = item.split(';');
         let coding = parts.next().unwrap_or("").trim();
@@ -50,35 +116,24 @@ pub fn choose_encoding(header: Option<&str>) -> Option<Encoding> {
         // A malformed q-value makes the item unusable; ignore it rather than guess.
         let Some(q) = q else { continue };
         let slot = if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
-            &mut gzip
+            &mut accepted.gzip
         } else if coding.eq_ignore_ascii_case("deflate") {
-            &mut deflate
+            &mut accepted.deflate
+        } else if coding.eq_ignore_ascii_case("br") {
+            &mut accepted.brotli
+        } else if coding.eq_ignore_ascii_case("zstd") {
+            &mut accepted.zstd
         } else if coding.eq_ignore_ascii_case("identity") {
-            &mut identity
+            &mut accepted.identity
         } else if coding == "*" {
-            &mut star
+            &mut accepted.star
         } else {
             continue;
         };
         // Of repeated mentions, the most favourable counts.
         *slot = Some(slot.map_or(q, |old: u16| old.max(q)));
     }
-    let identity_default = match star {
-        Some(0) => 0,
-        _ => 1,
-    };
-    let candidates = [
-        (Encoding::Gzip, gzip.or(star).unwrap_or(0)),
-        (Encoding::Deflate, deflate.or(star).unwrap_or(0)),
-        (Encoding::Identity, identity.unwrap_or(identity_default)),
-    ];
-    candidates
-        .into_iter()
-        .filter(|&(_, q)| q > 0)
-        // max_by_key keeps the last of equals; reverse so the first listed wins ties.
-        .rev()
-        .max_by_key(|&(_, q)| q)
-        .map(|(encoding, _)| encoding)
+    accepted
 }
 
 /// A q-value in thousandths: `0` to `1` with at most three decimals.
@@ -149,6 +204,50 @@ mod tests {
         ] {
             assert_eq!(choose_encoding(header), expected, "{header:?}");
         }
+    }
+
+    #[test]
+    fn precompressed_documents_go_smallest_first_among_the_best_accepted() {
+        let all = [
+            (Identity, 1000),
+            (Gzip, 300),
+            (Deflate, 290),
+            (Brotli, 120),
+            (Zstd, 100),
+        ];
+        // No brotli or zstd where they did not beat gzip.
+        let small = [(Identity, 1000), (Gzip, 300), (Deflate, 290)];
+        for (header, available, expected) in [
+            (None, &all[..], Some(Identity)),
+            (Some("gzip, deflate, br, zstd"), &all[..], Some(Zstd)),
+            (Some("gzip, deflate, br"), &all[..], Some(Brotli)),
+            (Some("br;q=0.5, gzip"), &all[..], Some(Gzip)),
+            (Some("gzip, deflate"), &all[..], Some(Gzip)),
+            (Some("deflate"), &all[..], Some(Deflate)),
+            (Some("*"), &all[..], Some(Zstd)),
+            (
+                Some("ZSTD;q=0.9, BR;q=0.9, gzip;q=0.8"),
+                &all[..],
+                Some(Zstd),
+            ),
+            (Some("zstd, br, gzip"), &small[..], Some(Gzip)),
+            (Some("zstd, br"), &small[..], Some(Identity)),
+            (Some("zstd, identity;q=0"), &small[..], None),
+        ] {
+            assert_eq!(
+                choose_precompressed(header, available),
+                expected,
+                "{header:?} of {available:?}"
+            );
+        }
+        // Brotli smaller than zstd: brotli.
+        let brotli_smaller = [(Identity, 1000), (Gzip, 300), (Brotli, 90), (Zstd, 100)];
+        assert_eq!(
+            choose_precompressed(Some("gzip, br, zstd"), &brotli_smaller),
+            Some(Brotli)
+        );
+        // Per-request compression offers neither.
+        assert_eq!(choose_encoding(Some("br, zstd")), Some(Identity));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! was encoded once when its revision was published, and every subscriber is sent the same
 //! shared bytes. Streams are never compressed.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -57,8 +58,8 @@ pub async fn stream(
         .get("last-event-id")
         .and_then(|value| value.to_str().ok());
     let first = match (format, last_seen) {
-        (Format::ServerSentEvents, Some(id)) if id == revision.digest => None,
-        _ => Some(event(&revision, format)),
+        (Format::ServerSentEvents, Some(id)) if id == revision.digest => VecDeque::new(),
+        _ => event(&revision, format),
     };
     let subscription = Subscription {
         environment,
@@ -88,11 +89,20 @@ pub async fn stream(
     Ok(response)
 }
 
-fn event(revision: &Revision, format: Format) -> Bytes {
+/// The chunks of one event: the SSE event as it was encoded once, or the NDJSON line around
+/// the snapshot's own bytes (`{"result":` · snapshot · `}` and a newline), so a revision holds
+/// its JSON once.
+fn event(revision: &Revision, format: Format) -> VecDeque<Bytes> {
+    let mut chunks = VecDeque::with_capacity(3);
     match format {
-        Format::ServerSentEvents => revision.sse_event.clone(),
-        Format::Ndjson => revision.ndjson_event.clone(),
+        Format::ServerSentEvents => chunks.push_back(revision.sse_event.clone()),
+        Format::Ndjson => {
+            chunks.push_back(Bytes::from_static(b"{\"result\":"));
+            chunks.push_back(revision.snapshot.identity.clone());
+            chunks.push_back(Bytes::from_static(b"}\n"));
+        }
     }
+    chunks
 }
 
 /// One subscriber's position: the revision it was last sent.
@@ -102,7 +112,8 @@ struct Subscription {
     changes: watch::Receiver<u64>,
     shutting_down: watch::Receiver<bool>,
     sent: Arc<Revision>,
-    pending: Option<Bytes>,
+    /// What is left to write of the event being sent.
+    pending: VecDeque<Bytes>,
     keep_alive: Interval,
     format: Format,
 }
@@ -111,7 +122,7 @@ impl Subscription {
     /// The next chunk to write: an event, or a keep-alive; `None` ends the stream (the server is
     /// shutting down, or the namespace is gone).
     async fn next_chunk(&mut self) -> Option<Bytes> {
-        if let Some(chunk) = self.pending.take() {
+        if let Some(chunk) = self.pending.pop_front() {
             return Some(chunk);
         }
         self.keep_alive
@@ -130,7 +141,8 @@ impl Subscription {
                     if current.digest != self.sent.digest {
                         self.sent = current.clone();
                         self.keep_alive.reset();
-                        return Some(event(current, self.format));
+                        self.pending = event(current, self.format);
+                        return self.pending.pop_front();
                     }
                 }
                 _ = self.keep_alive.tick() => {

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use vexil_eval::model::{Flag, Namespace, RolloutKind, Segment};
 
 /// One namespace's read API documents.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Resources {
     /// The `Namespace` message.
     pub namespace: String,
