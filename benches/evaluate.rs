@@ -1,4 +1,7 @@
-//! Native evaluation speed over a realistic namespace: ns per evaluation.
+//! Native speed of the evaluation crate: ns per evaluation over a realistic namespace, and the
+//! time to read a JSON snapshot (Flipt's format) of 100 and 1,000 flags and compile it.
+
+use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use vexil_eval::{Evaluation, Index, Request};
@@ -25,5 +28,34 @@ fn evaluate(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, evaluate);
+/// The JSON snapshot the server would publish for a generated namespace of `count` flags.
+fn json_snapshot(count: usize) -> String {
+    let text = vexil_benches::flag_file("bench", count, 0);
+    let loaded = vexil_flags::load_str(Path::new("features.yml"), &text);
+    match &loaded.namespaces["bench"].result {
+        Ok(namespace) => vexil_eval::write_snapshot(namespace).json,
+        Err(_) => unreachable!("the generated file loads"),
+    }
+}
+
+fn read(c: &mut Criterion) {
+    let mut group = c.benchmark_group("read");
+    for count in [100, 1000] {
+        let json = json_snapshot(count);
+        group.throughput(Throughput::Bytes(json.len() as u64));
+        group.bench_function(format!("snapshot/{count}"), |b| {
+            b.iter(|| vexil_eval::read_snapshot(std::hint::black_box(json.as_bytes())))
+        });
+        group.bench_function(format!("snapshot+compile/{count}"), |b| {
+            b.iter(|| {
+                let namespace = vexil_eval::read_snapshot(std::hint::black_box(json.as_bytes()))
+                    .expect("reads");
+                Index::compile(&namespace).expect("compiles")
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, evaluate, read);
 criterion_main!(benches);

@@ -1,15 +1,18 @@
-//! Reading a snapshot: JSON text to a [`Namespace`], walking a parsed [`Value`] by hand.
+//! Reading a snapshot: JSON text to a [`Namespace`].
 //!
-//! Why not `#[derive(Deserialize)]`: every derived struct brings its own monomorphized visitor,
-//! and ten of them were a fifth of the WebAssembly engine. A `Value` is parsed by one generic
-//! routine the engine needs anyway (attachments are JSON values), and walking it is plain code.
+//! The JSON is deserialized into borrowed documents (`&str` into the input wherever a string has
+//! no escapes), then turned into the model: the reader allocates what the namespace keeps and
+//! little else. (The wasm engine reads no JSON, so the derived visitors cost it nothing.) An
+//! absent field and `null` are the same: the field's default; unknown fields are ignored.
 //!
 //! Segments, inlined in every rule and rollout of a snapshot, are collected by key; variants are
 //! rebuilt from distributions and the default variant (a snapshot has no others).
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::{error, syntax_error, SnapshotError, SEGMENT_ROLLOUT_TYPE};
 use crate::message::quoted;
@@ -18,34 +21,169 @@ use crate::model::{
     Rollout, RolloutKind, Rule, Segment, SegmentOperator, Variant,
 };
 
+/// Text as it is in the input, or unescaped when it had escapes.
+type Text<'a> = Cow<'a, str>;
+
+#[derive(Deserialize)]
+struct Document<'a> {
+    #[serde(borrow)]
+    namespace: Option<NamespaceDoc<'a>>,
+    #[serde(borrow)]
+    digest: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    flags: Option<Vec<FlagDoc<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct NamespaceDoc<'a> {
+    #[serde(borrow)]
+    key: Option<Text<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FlagDoc<'a> {
+    #[serde(borrow)]
+    key: Option<Text<'a>>,
+    #[serde(borrow)]
+    name: Option<Text<'a>>,
+    #[serde(borrow)]
+    description: Option<Text<'a>>,
+    enabled: Option<bool>,
+    #[serde(borrow, rename = "type")]
+    kind: Option<Text<'a>>,
+    #[serde(borrow)]
+    default_variant: Option<VariantDoc<'a>>,
+    #[serde(borrow)]
+    rules: Option<Vec<RuleDoc<'a>>>,
+    #[serde(borrow)]
+    rollouts: Option<Vec<RolloutDoc<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct VariantDoc<'a> {
+    #[serde(borrow)]
+    key: Option<Text<'a>>,
+    #[serde(borrow)]
+    attachment: Option<Text<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RuleDoc<'a> {
+    #[serde(borrow)]
+    segments: Option<Vec<&'a RawValue>>,
+    #[serde(borrow)]
+    segment_operator: Option<Text<'a>>,
+    #[serde(borrow)]
+    distributions: Option<Vec<DistributionDoc<'a>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DistributionDoc<'a> {
+    #[serde(borrow)]
+    variant_key: Option<Text<'a>>,
+    #[serde(borrow)]
+    variant_attachment: Option<Text<'a>>,
+    rollout: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct RolloutDoc<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Option<Text<'a>>,
+    threshold: Option<ThresholdDoc>,
+    #[serde(borrow)]
+    segment: Option<SegmentRolloutDoc<'a>>,
+}
+
+#[derive(Deserialize)]
+struct ThresholdDoc {
+    percentage: Option<f64>,
+    value: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SegmentRolloutDoc<'a> {
+    value: Option<bool>,
+    #[serde(borrow)]
+    segment_operator: Option<Text<'a>>,
+    #[serde(borrow)]
+    segments: Option<Vec<&'a RawValue>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SegmentDoc<'a> {
+    #[serde(borrow)]
+    key: Option<Text<'a>>,
+    #[serde(borrow)]
+    name: Option<Text<'a>>,
+    #[serde(borrow)]
+    description: Option<Text<'a>>,
+    #[serde(borrow)]
+    match_type: Option<Text<'a>>,
+    #[serde(borrow)]
+    constraints: Option<Vec<ConstraintDoc<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct ConstraintDoc<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Option<Text<'a>>,
+    #[serde(borrow)]
+    property: Option<Text<'a>>,
+    #[serde(borrow)]
+    operator: Option<Text<'a>>,
+    #[serde(borrow)]
+    value: Option<Text<'a>>,
+}
+
 /// Reads a snapshot and the digest it names itself with (`""` without a `digest` field).
 pub(super) fn read(json: &[u8]) -> Result<(Namespace, String), SnapshotError> {
-    let document: Value = serde_json::from_slice(json).map_err(|e| syntax_error(e.to_string()))?;
-    let document = Fields::of(&document, "snapshot")?;
-    let namespace_key = document.required_object("namespace")?.required_str("key")?;
-    let digest = document.str("digest")?.unwrap_or_default();
+    let document: Document<'_> = serde_json::from_slice(json).map_err(|e| {
+        // A value of the wrong type is a shape problem; anything else, the JSON's.
+        if e.classify() == serde_json::error::Category::Data {
+            error(format!("snapshot: {e}"))
+        } else {
+            syntax_error(e.to_string())
+        }
+    })?;
+    let namespace = document
+        .namespace
+        .ok_or_else(|| error("snapshot: missing field `namespace`".into()))?;
+    let namespace_key = required(namespace.key, "snapshot", "key")?;
     let mut segments = SegmentCollector::default();
     let flags = document
-        .array("flags")?
-        .iter()
+        .flags
+        .unwrap_or_default()
+        .into_iter()
         .map(|flag| read_flag(flag, &mut segments))
         .collect::<Result<_, _>>()?;
     let namespace = Namespace {
-        key: namespace_key.into(),
-        name: namespace_key.into(),
+        key: namespace_key.to_string(),
+        name: namespace_key.to_string(),
         description: String::new(),
         flags,
         segments: segments.segments,
     };
-    Ok((namespace, digest.into()))
+    Ok((namespace, document.digest.unwrap_or_default().into_owned()))
 }
 
-fn read_flag(flag: &Value, segments: &mut SegmentCollector) -> Result<Flag, SnapshotError> {
-    let fields = Fields::of(flag, "a flag")?;
-    let key = fields.required_str("key")?;
-    let path = format!("flag {}", quoted(key));
-    let fields = fields.at(&path);
-    let kind = match fields.str("type")?.unwrap_or(FlagKind::Variant.as_str()) {
+/// A field that must be there (not absent, not null).
+fn required<T>(value: Option<T>, path: &str, name: &str) -> Result<T, SnapshotError> {
+    value.ok_or_else(|| error(format!("{path}: missing field `{name}`")))
+}
+
+fn read_flag<'a>(
+    flag: FlagDoc<'a>,
+    segments: &mut SegmentCollector<'a>,
+) -> Result<Flag, SnapshotError> {
+    let key = required(flag.key, "a flag", "key")?;
+    let path = format!("flag {}", quoted(&key));
+    let kind = match flag.kind.as_deref().unwrap_or(FlagKind::Variant.as_str()) {
         "VARIANT_FLAG_TYPE" => FlagKind::Variant,
         "BOOLEAN_FLAG_TYPE" => FlagKind::Boolean,
         other => {
@@ -54,44 +192,42 @@ fn read_flag(flag: &Value, segments: &mut SegmentCollector) -> Result<Flag, Snap
         }
     };
     let mut variants = Variants::default();
-    if let Some(default) = fields.object("defaultVariant")? {
-        let key = default.required_str("key")?;
-        let attachment = default.str("attachment")?.unwrap_or_default();
-        variants.add(key, attachment, true, &path)?;
+    if let Some(default) = flag.default_variant {
+        let key = required(default.key, &path, "key")?;
+        let attachment = default.attachment.unwrap_or_default();
+        variants.add(&key, &attachment, true, &path)?;
     }
     let mut rules = Vec::new();
-    for rule in fields.array("rules")? {
-        let rule = Fields::of(rule, &path)?;
+    for rule in flag.rules.unwrap_or_default() {
         let mut distributions = Vec::new();
-        for distribution in rule.array("distributions")? {
-            let distribution = Fields::of(distribution, &path)?;
-            let variant_key = distribution.required_str("variantKey")?;
-            let attachment = distribution.str("variantAttachment")?.unwrap_or_default();
-            variants.add(variant_key, attachment, false, &path)?;
+        for distribution in rule.distributions.unwrap_or_default() {
+            let variant_key = required(distribution.variant_key, &path, "variantKey")?;
+            let attachment = distribution.variant_attachment.unwrap_or_default();
+            variants.add(&variant_key, &attachment, false, &path)?;
             distributions.push(Distribution {
-                variant_key: variant_key.into(),
-                rollout: distribution.required_f32("rollout")?,
+                variant_key: variant_key.into_owned(),
+                // Narrowed to `f32` as serde narrows it.
+                rollout: required(distribution.rollout, &path, "rollout")? as f32,
             });
         }
         rules.push(Rule {
-            segment_keys: segments.add_all(rule.array("segments")?, &path)?,
-            segment_operator: segment_operator(&rule, &path)?,
+            segment_keys: segments.add_all(rule.segments.unwrap_or_default(), &path)?,
+            segment_operator: segment_operator(rule.segment_operator.as_deref(), &path)?,
             distributions,
         });
     }
     let mut rollouts = Vec::new();
-    for rollout in fields.array("rollouts")? {
-        let rollout = Fields::of(rollout, &path)?;
-        let is_segment_type = rollout.str("type")? == Some(SEGMENT_ROLLOUT_TYPE);
-        let kind = match (rollout.object("threshold")?, rollout.object("segment")?) {
+    for rollout in flag.rollouts.unwrap_or_default() {
+        let is_segment_type = rollout.kind.as_deref() == Some(SEGMENT_ROLLOUT_TYPE);
+        let kind = match (rollout.threshold, rollout.segment) {
             (Some(threshold), _) if !is_segment_type => RolloutKind::Threshold {
-                percentage: threshold.required_f32("percentage")?,
-                value: threshold.required_bool("value")?,
+                percentage: required(threshold.percentage, &path, "percentage")? as f32,
+                value: required(threshold.value, &path, "value")?,
             },
             (_, Some(segment)) => RolloutKind::Segment {
-                value: segment.required_bool("value")?,
-                segment_operator: segment_operator(&segment, &path)?,
-                segment_keys: segments.add_all(segment.array("segments")?, &path)?,
+                value: required(segment.value, &path, "value")?,
+                segment_operator: segment_operator(segment.segment_operator.as_deref(), &path)?,
+                segment_keys: segments.add_all(segment.segments.unwrap_or_default(), &path)?,
             },
             _ => {
                 let message = format!("{path}: a rollout has no threshold or segment");
@@ -104,10 +240,10 @@ fn read_flag(flag: &Value, segments: &mut SegmentCollector) -> Result<Flag, Snap
         });
     }
     Ok(Flag {
-        key: key.into(),
-        name: fields.str("name")?.unwrap_or_default().into(),
-        description: fields.str("description")?.unwrap_or_default().into(),
-        enabled: fields.bool("enabled")?.unwrap_or(false),
+        key: key.into_owned(),
+        name: flag.name.unwrap_or_default().into_owned(),
+        description: flag.description.unwrap_or_default().into_owned(),
+        enabled: flag.enabled.unwrap_or(false),
         kind,
         metadata: BTreeMap::new(),
         variants: variants.variants,
@@ -116,12 +252,10 @@ fn read_flag(flag: &Value, segments: &mut SegmentCollector) -> Result<Flag, Snap
     })
 }
 
-fn read_segment(segment: &Value, path: &str) -> Result<Segment, SnapshotError> {
-    let fields = Fields::of(segment, path)?;
-    let key = fields.required_str("key")?;
+fn read_segment(segment: &SegmentDoc<'_>, path: &str) -> Result<Segment, SnapshotError> {
+    let key = required(segment.key.as_deref(), path, "key")?;
     let path = format!("{path}: segment {}", quoted(key));
-    let fields = fields.at(&path);
-    let match_type = match fields.required_str("matchType")? {
+    let match_type = match required(segment.match_type.as_deref(), &path, "matchType")? {
         "ALL_SEGMENT_MATCH_TYPE" => MatchType::All,
         "ANY_SEGMENT_MATCH_TYPE" => MatchType::Any,
         other => {
@@ -129,12 +263,12 @@ fn read_segment(segment: &Value, path: &str) -> Result<Segment, SnapshotError> {
             return Err(error(message));
         }
     };
-    let constraints = fields
-        .array("constraints")?
+    let constraints = segment
+        .constraints
         .iter()
+        .flatten()
         .map(|constraint| {
-            let constraint = Fields::of(constraint, &path)?;
-            let kind_name = constraint.required_str("type")?;
+            let kind_name = required(constraint.kind.as_deref(), &path, "type")?;
             let kind = ConstraintType::ALL
                 .into_iter()
                 .find(|kind| kind.snapshot_name() == kind_name)
@@ -144,7 +278,7 @@ fn read_segment(segment: &Value, path: &str) -> Result<Segment, SnapshotError> {
                         quoted(kind_name)
                     ))
                 })?;
-            let operator_name = constraint.required_str("operator")?;
+            let operator_name = required(constraint.operator.as_deref(), &path, "operator")?;
             let operator = Operator::parse(operator_name).ok_or_else(|| {
                 error(format!(
                     "{path}: unknown operator {}",
@@ -153,25 +287,25 @@ fn read_segment(segment: &Value, path: &str) -> Result<Segment, SnapshotError> {
             })?;
             Ok(Constraint {
                 kind,
-                property: constraint.required_str("property")?.into(),
+                property: required(constraint.property.as_deref(), &path, "property")?.into(),
                 operator,
-                value: constraint.str("value")?.unwrap_or_default().into(),
+                value: constraint.value.as_deref().unwrap_or_default().into(),
                 description: String::new(),
             })
         })
         .collect::<Result<_, _>>()?;
-    let name = fields.str("name")?.filter(|name| !name.is_empty());
+    let name = segment.name.as_deref().filter(|name| !name.is_empty());
     Ok(Segment {
         key: key.into(),
         name: name.unwrap_or(key).into(),
-        description: fields.str("description")?.unwrap_or_default().into(),
+        description: segment.description.as_deref().unwrap_or_default().into(),
         match_type,
         constraints,
     })
 }
 
-fn segment_operator(fields: &Fields<'_>, path: &str) -> Result<SegmentOperator, SnapshotError> {
-    match fields.str("segmentOperator")? {
+fn segment_operator(operator: Option<&str>, path: &str) -> Result<SegmentOperator, SnapshotError> {
+    match operator {
         None | Some("OR_SEGMENT_OPERATOR") => Ok(SegmentOperator::Or),
         Some("AND_SEGMENT_OPERATOR") => Ok(SegmentOperator::And),
         Some(other) => Err(error(format!(
@@ -181,136 +315,53 @@ fn segment_operator(fields: &Fields<'_>, path: &str) -> Result<SegmentOperator, 
     }
 }
 
-/// One JSON object of the snapshot, with the path its errors name. An absent field and `null`
-/// are the same: the field's default.
-struct Fields<'v> {
-    object: &'v Map<String, Value>,
-    path: &'v str,
-}
-
-impl<'v> Fields<'v> {
-    fn of(value: &'v Value, path: &'v str) -> Result<Fields<'v>, SnapshotError> {
-        match value {
-            Value::Object(object) => Ok(Fields { object, path }),
-            _ => Err(error(format!("{path}: expected a JSON object"))),
-        }
-    }
-
-    fn at<'p>(&self, path: &'p str) -> Fields<'p>
-    where
-        'v: 'p,
-    {
-        Fields {
-            object: self.object,
-            path,
-        }
-    }
-
-    fn get(&self, name: &str) -> Option<&'v Value> {
-        self.object.get(name).filter(|value| !value.is_null())
-    }
-
-    fn wrong_type(&self, name: &str, expected: &str) -> SnapshotError {
-        error(format!("{}: field `{name}` must be {expected}", self.path))
-    }
-
-    fn missing(&self, name: &str) -> SnapshotError {
-        error(format!("{}: missing field `{name}`", self.path))
-    }
-
-    fn str(&self, name: &str) -> Result<Option<&'v str>, SnapshotError> {
-        self.get(name)
-            .map(|value| {
-                value
-                    .as_str()
-                    .ok_or_else(|| self.wrong_type(name, "a string"))
-            })
-            .transpose()
-    }
-
-    fn bool(&self, name: &str) -> Result<Option<bool>, SnapshotError> {
-        self.get(name)
-            .map(|value| {
-                value
-                    .as_bool()
-                    .ok_or_else(|| self.wrong_type(name, "a boolean"))
-            })
-            .transpose()
-    }
-
-    /// A number, narrowed to `f32` as serde narrows it.
-    fn f32(&self, name: &str) -> Result<Option<f32>, SnapshotError> {
-        self.get(name)
-            .map(|value| {
-                value
-                    .as_f64()
-                    .map(|number| number as f32)
-                    .ok_or_else(|| self.wrong_type(name, "a number"))
-            })
-            .transpose()
-    }
-
-    fn array(&self, name: &str) -> Result<&'v [Value], SnapshotError> {
-        match self.get(name) {
-            None => Ok(&[]),
-            Some(Value::Array(items)) => Ok(items),
-            Some(_) => Err(self.wrong_type(name, "an array")),
-        }
-    }
-
-    fn object(&self, name: &str) -> Result<Option<Fields<'v>>, SnapshotError> {
-        self.get(name)
-            .map(|value| match value {
-                Value::Object(object) => Ok(Fields {
-                    object,
-                    path: self.path,
-                }),
-                _ => Err(self.wrong_type(name, "an object")),
-            })
-            .transpose()
-    }
-
-    fn required_str(&self, name: &str) -> Result<&'v str, SnapshotError> {
-        self.str(name)?.ok_or_else(|| self.missing(name))
-    }
-
-    fn required_bool(&self, name: &str) -> Result<bool, SnapshotError> {
-        self.bool(name)?.ok_or_else(|| self.missing(name))
-    }
-
-    fn required_f32(&self, name: &str) -> Result<f32, SnapshotError> {
-        self.f32(name)?.ok_or_else(|| self.missing(name))
-    }
-
-    fn required_object(&self, name: &str) -> Result<Fields<'v>, SnapshotError> {
-        self.object(name)?.ok_or_else(|| self.missing(name))
-    }
-}
-
 /// Segments met while reading a snapshot, each kept once, in order of first appearance.
+///
+/// A snapshot repeats a segment in full in every rule and rollout naming it, so mentions are
+/// kept as raw JSON text: one written as an earlier one is that segment (a comparison of bytes),
+/// and only a new spelling is parsed.
 #[derive(Default)]
-struct SegmentCollector {
+struct SegmentCollector<'a> {
     segments: Vec<Segment>,
+    positions: HashMap<String, usize>,
+    /// Every spelling met so far, with the position of the segment it is.
+    spellings: HashMap<&'a str, usize>,
 }
 
-impl SegmentCollector {
-    fn add_all(&mut self, segments: &[Value], path: &str) -> Result<Vec<String>, SnapshotError> {
-        segments
-            .iter()
-            .map(|segment| {
-                let segment = read_segment(segment, path)?;
-                let key = segment.key.clone();
-                match self.segments.iter().find(|known| known.key == key) {
-                    Some(known) if *known != segment => Err(error(format!(
-                        "{path}: segment {} is defined twice, differently",
-                        quoted(&key)
-                    ))),
-                    Some(_) => Ok(key),
-                    None => {
-                        self.segments.push(segment);
-                        Ok(key)
-                    }
+impl<'a> SegmentCollector<'a> {
+    fn add_all(
+        &mut self,
+        mentions: Vec<&'a RawValue>,
+        path: &str,
+    ) -> Result<Vec<String>, SnapshotError> {
+        mentions
+            .into_iter()
+            .map(|mention| {
+                let text = mention.get();
+                if let Some(&position) = self.spellings.get(text) {
+                    return Ok(self.segments[position].key.clone());
                 }
+                let document: SegmentDoc<'_> = serde_json::from_str(text)
+                    .map_err(|e| error(format!("{path}: a segment: {e}")))?;
+                let segment = read_segment(&document, path)?;
+                let position = match self.positions.get(&segment.key) {
+                    // Written differently is not yet different: compare what it means.
+                    Some(&position) if self.segments[position] != segment => {
+                        return Err(error(format!(
+                            "{path}: segment {} is defined twice, differently",
+                            quoted(&segment.key)
+                        )));
+                    }
+                    Some(&position) => position,
+                    None => {
+                        self.positions
+                            .insert(segment.key.clone(), self.segments.len());
+                        self.segments.push(segment);
+                        self.segments.len() - 1
+                    }
+                };
+                self.spellings.insert(text, position);
+                Ok(self.segments[position].key.clone())
             })
             .collect()
     }
