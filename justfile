@@ -76,6 +76,10 @@ wasm: setup-rust setup-wasm
 wasm-smoke: build wasm
     node crates/vexil-wasm/smoke.mjs {{vexil}} examples/flags
 
+# The conformance corpus (crates/vexil-eval/tests/conformance/) written again from Flipt's engine.
+conformance: build setup-node
+    cd www && VEXIL_BIN="$PWD/../{{vexil}}" node test/conformance/generate.mjs
+
 # Benchmarks; results are recorded by hand in benches/README.md.
 bench:
     cargo bench -p vexil-benches --bench evaluate
