@@ -1,14 +1,17 @@
 //! Publishing a namespace of 10, 100, 1,000 and 10,000 flags, as the server does on a reload:
 //! what a reload of unchanged files costs (serialize and hash; the revision is kept), what a
 //! changed namespace costs to publish (compile, the compiled snapshot, every encoding of both
-//! documents, the read API's documents), and the bytes each encoding takes.
+//! documents, the read API's documents), the heap a revision holds and needs at its peak, and the
+//! bytes each encoding takes.
 //!
 //!   cargo bench -p vexil-benches --bench publish      (`./x bench-publish`)
 //!   VEXIL_BENCH_SIZES=10,100 VEXIL_BENCH_ROUNDS=3      (fewer, faster)
 //!
 //! Prints a Markdown table; results in benches/README.md, "Publishing".
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -19,6 +22,64 @@ use vexil_benches::flag_file;
 use vexil_flags::{Limits, Loaded};
 
 const NAMESPACE: &str = "bench";
+
+/// The system allocator, with the bytes live now and the most live since the last reset: what a
+/// publish holds on to, and what it needs at its peak.
+struct PeakAllocator;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// Whether the peak is tracked: only inside `memory_of`, so timings pay one relaxed load.
+static TRACKING: AtomicBool = AtomicBool::new(false);
+
+fn grew(bytes: usize) {
+    let live = LIVE.fetch_add(bytes, Ordering::Relaxed) + bytes;
+    if TRACKING.load(Ordering::Relaxed) {
+        PEAK.fetch_max(live, Ordering::Relaxed);
+    }
+}
+
+unsafe impl GlobalAlloc for PeakAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        grew(layout.size());
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        grew(layout.size());
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if new_size >= layout.size() {
+            grew(new_size - layout.size());
+        } else {
+            LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: PeakAllocator = PeakAllocator;
+
+/// Runs `work`; returns what it left allocated and the most it had allocated at once, above
+/// what was live before it, and its result.
+fn memory_of<T>(work: impl FnOnce() -> T) -> (usize, usize, T) {
+    let before = LIVE.load(Ordering::Relaxed);
+    PEAK.store(before, Ordering::Relaxed);
+    TRACKING.store(true, Ordering::Relaxed);
+    let result = work();
+    TRACKING.store(false, Ordering::Relaxed);
+    let held = LIVE.load(Ordering::Relaxed).saturating_sub(before);
+    let peak = PEAK.load(Ordering::Relaxed).saturating_sub(before);
+    (held, peak, result)
+}
 
 fn main() {
     let sizes: Vec<usize> = std::env::var("VEXIL_BENCH_SIZES")
@@ -38,8 +99,9 @@ fn main() {
         ..Limits::default()
     };
     println!("median of {rounds} rounds; sizes as identity / gzip / br / zstd (— where not kept: not smaller than gzip)\n");
-    println!("| flags | flag file | load (parse, validate) | reload, files unchanged | publish, namespace changed | of which: JSON snapshot and digest | compile | compiled snapshot | read API documents | encodings (JSON / compiled) | JSON snapshot | compiled snapshot |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| flags | flag file | load (parse, validate) | reload, files unchanged | publish, namespace changed | of which: JSON snapshot and digest | compile | compiled snapshot | read API documents | encodings (JSON / compiled) | memory: held by the revision / peak while publishing | JSON snapshot | compiled snapshot |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut breakdown = Vec::new();
     for &count in &sizes {
         let files = [
             flag_file(NAMESPACE, count, 0),
@@ -57,7 +119,7 @@ fn main() {
         let reload = |catalog: &Catalog, loaded: &Loaded| {
             catalog.reload(loaded, Path::new("."), &clock, None)
         };
-        let first = reload(&Catalog::default(), &loaded[0]);
+        let (held, peak, first) = memory_of(|| reload(&Catalog::default(), &loaded[0]));
         let unchanged = median(rounds, || {
             let next = reload(&first, &loaded[0]);
             assert!(std::sync::Arc::ptr_eq(current(&next), current(&first)));
@@ -88,6 +150,15 @@ fn main() {
             std::hint::black_box(Resources::build(namespace, "2026-12-04T00:00:00Z"));
         });
         let revision = current(&catalog).clone();
+        let held_by = |work: &dyn Fn() -> Box<dyn std::any::Any>| size(memory_of(work).0);
+        breakdown.push(format!(
+            "| {count} | {} | {} | {} | {} | {} |",
+            size(held),
+            held_by(&|| Box::new(vexil_eval::Index::compile(namespace).expect("compiles"))),
+            held_by(&|| Box::new(EncodedBody::new(revision.snapshot.identity.clone(), 9))),
+            held_by(&|| Box::new(revision.snapshot.identity.to_vec())),
+            held_by(&|| Box::new(Resources::build(namespace, "2026-12-04T00:00:00Z"))),
+        ));
         let json = revision.snapshot.identity.clone();
         let compiled_bytes = revision.compiled.identity.clone();
         let encode_json = median(rounds, || {
@@ -97,7 +168,7 @@ fn main() {
             std::hint::black_box(EncodedBody::new(compiled_bytes.clone(), 9));
         });
         println!(
-            "| {count} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} | {} |",
+            "| {count} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} / {} | {} | {} |",
             size(files[0].len()),
             ms(load_time),
             ms(unchanged),
@@ -108,9 +179,17 @@ fn main() {
             ms(resources),
             ms(encode_json),
             ms(encode_compiled),
+            size(held),
+            size(peak),
             sizes_of(&revision.snapshot),
             sizes_of(&revision.compiled),
         );
+    }
+    println!("\nWhat a revision holds, by part (each built alone):\n");
+    println!("| flags | the whole revision | index | JSON snapshot's encodings (gzip, br, zstd) | JSON snapshot | read API documents |");
+    println!("|---|---|---|---|---|---|");
+    for row in breakdown {
+        println!("{row}");
     }
 }
 

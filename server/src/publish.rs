@@ -75,14 +75,14 @@ impl EncodedBody {
             let data = &identity[..];
             let brotli = scope.spawn(move || brotli(data));
             let zstd = scope.spawn(move || zstd(data));
-            let gzip = Bytes::from(gzip(data, level));
-            let deflate = Bytes::from(compress_to_vec_zlib(data, level));
+            let gzip = exact(gzip(data, level));
+            let deflate = exact(compress_to_vec_zlib(data, level));
             // A compressor that panicked is a bug; the document is still served without it.
             let brotli = brotli.join().ok();
             let zstd = zstd.join().ok().flatten();
             (gzip, deflate, brotli, zstd)
         });
-        let smaller = |body: Vec<u8>| (body.len() < gzip.len()).then(|| Bytes::from(body));
+        let smaller = |body: Vec<u8>| (body.len() < gzip.len()).then(|| exact(body));
         let brotli = brotli.and_then(smaller);
         let zstd = zstd.and_then(smaller);
         EncodedBody {
@@ -93,6 +93,13 @@ impl EncodedBody {
             zstd,
         }
     }
+}
+
+/// Bytes to keep for the revision's life, without the spare capacity their builder reserved (a
+/// compressor sizes its output for the worst case: zstd's bound is larger than the input).
+pub fn exact(mut body: Vec<u8>) -> Bytes {
+    body.shrink_to_fit();
+    Bytes::from(body)
 }
 
 /// Brotli at the snapshot quality (RFC 7932).
@@ -190,7 +197,7 @@ impl Revision {
         let compiled_etag = HeaderValue::try_from(format!("\"{compiled_digest}\""))
             .expect("a quoted hex digest is a valid header value");
         Ok(Revision {
-            compiled: EncodedBody::new(Bytes::from(document), SNAPSHOT_LEVEL),
+            compiled: EncodedBody::new(exact(document), SNAPSHOT_LEVEL),
             compiled_digest,
             compiled_etag,
             etag,
@@ -198,7 +205,7 @@ impl Revision {
             digest: snapshot.digest,
             flag_count: namespace.flags.len(),
             index,
-            snapshot: EncodedBody::new(Bytes::from(snapshot.json), SNAPSHOT_LEVEL),
+            snapshot: EncodedBody::new(exact(snapshot.json.into_bytes()), SNAPSHOT_LEVEL),
             sse_event: Bytes::from(sse_event),
             resources: Resources::default(),
             published_at,

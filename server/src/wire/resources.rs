@@ -33,7 +33,12 @@ impl Resources {
     /// Every document of `namespace`, dated `published` (RFC 3339).
     pub fn build(namespace: &Namespace, published: &str) -> Resources {
         let key = namespace.key.as_str();
-        let text = |value: Value| value.to_string();
+        // Kept for the revision's life: without the spare capacity the writer grew into.
+        let text = |value: Value| {
+            let mut text = value.to_string();
+            text.shrink_to_fit();
+            text
+        };
         Resources {
             namespace: text(namespace_json(namespace, published)),
             flags: namespace
