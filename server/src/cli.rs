@@ -232,9 +232,13 @@ pub struct ServeArgs {
     /// it, every route is open.
     #[arg(long, env = "VEXIL_TOKENS")]
     pub tokens: Option<PathBuf>,
-    /// Serve `/metrics` on this address instead, without auth.
+    /// Serve `/metrics` and `/debug/pprof/*` on this address too, without auth.
     #[arg(long, env = "VEXIL_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Average bytes allocated between two allocations whose stack `/debug/pprof/allocs`
+    /// records (Go's `MemProfileRate`); 0 records none.
+    #[arg(long, env = "VEXIL_ALLOC_SAMPLE_BYTES", default_value_t = crate::profiling::sampler::DEFAULT_SAMPLE_BYTES)]
+    pub alloc_sample_bytes: u64,
     /// Largest request body, in bytes.
     #[arg(long, env = "VEXIL_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,

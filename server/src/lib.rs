@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod http;
 pub mod metrics;
+pub mod profiling;
 pub mod publish;
 pub mod signing;
 pub mod source;

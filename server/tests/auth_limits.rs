@@ -96,6 +96,14 @@ fn routes(digest: &str) -> Vec<Route> {
             client_allowed: false,
             ..get("/metrics")
         },
+        Route {
+            client_allowed: false,
+            ..get("/debug/pprof/allocs")
+        },
+        Route {
+            client_allowed: false,
+            ..get("/debug/pprof/profile?seconds=1")
+        },
     ]
 }
 

@@ -18,6 +18,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 const METRICS_CONNECTIONS: usize = 64;
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    crate::profiling::sampler::set_sample_bytes(args.alloc_sample_bytes);
     init_logging();
     let auth = args.tokens.as_deref().map(Auth::load).transpose()?;
     let limits = Limits {
@@ -89,13 +90,29 @@ async fn serve(state: AppState, args: &ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("listening on {metrics_address}"))?;
         let metrics_state = state.clone();
-        let router = axum::Router::new().route(
-            "/metrics",
-            axum::routing::get(move || {
-                let state = metrics_state.clone();
-                async move { http::ops_metrics(&state) }
-            }),
-        );
+        let profile_state = metrics_state.clone();
+        // The metrics listener is the operators' own port: open, as `/metrics` is there.
+        let router = axum::Router::new()
+            .route(
+                http::routes::METRICS,
+                axum::routing::get(move || {
+                    let state = metrics_state.clone();
+                    async move { http::ops_metrics(&state) }
+                }),
+            )
+            .route(
+                http::routes::PPROF_PROFILE,
+                axum::routing::get(
+                    move |axum::extract::RawQuery(query): axum::extract::RawQuery| {
+                        let state = profile_state.clone();
+                        async move { http::debug::cpu_response(&state, query.as_deref()).await }
+                    },
+                ),
+            )
+            .route(
+                http::routes::PPROF_ALLOCS,
+                axum::routing::get(http::debug::allocs),
+            );
         tracing::info!(
             "metrics on http://{}/metrics",
             metrics_listener.local_addr()?

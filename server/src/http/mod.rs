@@ -3,6 +3,7 @@
 mod access;
 mod body;
 mod compress;
+pub mod debug;
 pub mod error;
 mod evaluate;
 mod gate;
@@ -95,7 +96,9 @@ pub fn app(state: AppState, www: Option<PathBuf>) -> Router {
         .route(routes::AUTH_METHODS, get(meta::methods))
         .route(routes::HEALTH, get(ops::health))
         .route(routes::READY, get(ops::ready))
-        .route(routes::METRICS, get(ops::metrics));
+        .route(routes::METRICS, get(ops::metrics))
+        .route(routes::PPROF_PROFILE, get(debug::cpu))
+        .route(routes::PPROF_ALLOCS, get(debug::allocs));
     if let Some(dir) = www {
         let files = www::Files::new(dir);
         for path in routes::WWW {

@@ -63,6 +63,8 @@ pub const AUTH_METHODS: &str = "/auth/v1/method";
 pub const HEALTH: &str = "/health";
 pub const READY: &str = "/ready";
 pub const METRICS: &str = "/metrics";
+pub const PPROF_PROFILE: &str = "/debug/pprof/profile";
+pub const PPROF_ALLOCS: &str = "/debug/pprof/allocs";
 /// The demo page and the SDK files it imports, with `--www`.
 pub const WWW: [&str; 5] = [
     "/demo",
@@ -105,6 +107,8 @@ pub const ROUTES: &[Route] = &[
     route(HEALTH, Access::Open),
     route(READY, Access::Open),
     route(METRICS, Access::Admin),
+    route(PPROF_PROFILE, Access::Admin),
+    route(PPROF_ALLOCS, Access::Admin),
     route(WWW[0], Access::Open),
     route(WWW[1], Access::Open),
     route(WWW[2], Access::Open),
