@@ -11,6 +11,7 @@ use miniz_oxide::deflate::{compress_to_vec, compress_to_vec_zlib};
 use vexil_eval::model::Namespace;
 use vexil_eval::{CompileError, Index, Snapshot};
 
+use crate::http::negotiate::{precompressed_order, Encoding};
 use crate::signing::Signing;
 use crate::wire::resources::Resources;
 
@@ -64,6 +65,9 @@ pub struct EncodedBody {
     pub brotli: Option<Bytes>,
     /// Zstandard, when it is smaller than gzip.
     pub zstd: Option<Bytes>,
+    /// The codings above in the order they are offered (`negotiate::precompressed_order`),
+    /// decided once here rather than per request.
+    pub order: Vec<Encoding>,
 }
 
 impl EncodedBody {
@@ -85,12 +89,30 @@ impl EncodedBody {
         let smaller = |body: Vec<u8>| (body.len() < gzip.len()).then(|| exact(body));
         let brotli = brotli.and_then(smaller);
         let zstd = zstd.and_then(smaller);
-        EncodedBody {
+        let mut body = EncodedBody {
             identity,
             gzip,
             deflate,
             brotli,
             zstd,
+            order: Vec::new(),
+        };
+        let available: Vec<(Encoding, usize)> = Encoding::ALL
+            .into_iter()
+            .filter_map(|encoding| Some((encoding, body.get(encoding)?.len())))
+            .collect();
+        body.order = precompressed_order(&available);
+        body
+    }
+
+    /// The body in `encoding`, if it is kept in it.
+    pub fn get(&self, encoding: Encoding) -> Option<&Bytes> {
+        match encoding {
+            Encoding::Identity => Some(&self.identity),
+            Encoding::Gzip => Some(&self.gzip),
+            Encoding::Deflate => Some(&self.deflate),
+            Encoding::Brotli => self.brotli.as_ref(),
+            Encoding::Zstd => self.zstd.as_ref(),
         }
     }
 }

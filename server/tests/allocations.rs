@@ -5,8 +5,8 @@
 //! evaluation responses with a per-thread compressor. This test measures the real server's heap
 //! allocation per response (its counting allocator, read from `/metrics`), next to two servers in
 //! this process measured the same way: a naive one that makes a compressor per response, and a
-//! bare axum handler returning ready bytes, which is the floor any axum/hyper server pays (hyper
-//! allocates an 8 KB read buffer per keep-alive request).
+//! bare axum handler returning ready bytes on hyper's defaults (which allocate an 8 KB read
+//! buffer per keep-alive request: see `server/src/http/listener.rs`).
 
 mod support;
 
@@ -189,16 +189,16 @@ async fn a_compressed_snapshot_allocates_no_compressor_state() {
         naive >= 100 * 1024,
         "the naive handler allocated only {naive} bytes per response"
     );
-    // The target was 1 KB; hyper alone allocates an 8 KB read buffer per keep-alive
-    // request (the bare handler's figure), so the bound is that floor and a little: no
-    // compressor, no serialization, no copy of the snapshot.
+    // No compressor, no serialization, no copy of the snapshot: the header map, axum's boxed
+    // futures and hyper's timer, about 3 KB. Above 6 KB, something per request came back (as
+    // hyper's 8 KB read buffer does per request without `half_close`: `listener.rs`).
     assert!(
-        vexil <= 16 * 1024,
+        vexil <= 6 * 1024,
         "vexil allocated {vexil} bytes per response (bare handler {floor})"
     );
     assert!(
-        vexil * 16 <= naive,
-        "vexil {vexil} is not sixteen times below {naive}"
+        vexil * 20 <= naive,
+        "vexil {vexil} is not twenty times below {naive}"
     );
 
     // The handler's own share, as the server reports it per route: axum's boxed future and the

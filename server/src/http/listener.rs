@@ -66,7 +66,13 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(connections.header_timeout)
         .max_header_size(HYPER_MAX_HEADER_BYTES)
-        .keep_alive(true);
+        .keep_alive(true)
+        // Without it, hyper reads ahead while each request is in flight, to see a client that
+        // hung up, and the read needs a fresh 8 KB buffer (the old one is still borrowed by the
+        // request's head): 8 of the 11 KB a snapshot response allocated. With it, a client
+        // that hangs up mid-response is seen at the next write instead (a push stream's next
+        // keep-alive comment), and the buffer is reused: 3 KB per response.
+        .half_close(true);
     let mut shutdown = std::pin::pin!(shutdown);
     let mut failures: u32 = 0;
     loop {

@@ -13,6 +13,15 @@ pub enum Encoding {
 }
 
 impl Encoding {
+    /// Every coding, in no particular order.
+    pub const ALL: [Encoding; 5] = [
+        Encoding::Identity,
+        Encoding::Gzip,
+        Encoding::Deflate,
+        Encoding::Brotli,
+        Encoding::Zstd,
+    ];
+
     /// The `Content-Encoding` value, `None` for identity.
     pub fn header_value(self) -> Option<&'static str> {
         match self {
@@ -66,17 +75,19 @@ pub fn choose_encoding(header: Option<&str>) -> Option<Encoding> {
     )
 }
 
-/// Picks the encoding of a precompressed document: `available` lists the codings it has, with
-/// their sizes. The highest q-value wins; at equal q the smallest body (gzip before deflate, as
-/// `choose_encoding` has it, since some clients still confuse deflate's two formats).
-pub fn choose_precompressed(
-    header: Option<&str>,
-    available: &[(Encoding, usize)],
-) -> Option<Encoding> {
+/// The order in which a precompressed document offers its codings, made once per document:
+/// `available` lists the codings it has, with their sizes. Smallest first, deflate last (some
+/// clients still confuse deflate's two formats, as `choose_encoding` has it).
+pub fn precompressed_order(available: &[(Encoding, usize)]) -> Vec<Encoding> {
     let mut order: Vec<(Encoding, usize)> = available.to_vec();
     order.sort_by_key(|&(encoding, size)| (encoding == Encoding::Deflate, size));
-    let order: Vec<Encoding> = order.into_iter().map(|(encoding, _)| encoding).collect();
-    choose_among(header, &order)
+    order.into_iter().map(|(encoding, _)| encoding).collect()
+}
+
+/// Picks the encoding of a precompressed document whose codings are in `order`
+/// ([`precompressed_order`]): the highest q-value wins, at equal q the first in `order`.
+pub fn choose_precompressed(header: Option<&str>, order: &[Encoding]) -> Option<Encoding> {
+    choose_among(header, order)
 }
 
 /// The first of `order` with the highest q-value above 0.
@@ -235,7 +246,7 @@ mod tests {
             (Some("zstd, identity;q=0"), &small[..], None),
         ] {
             assert_eq!(
-                choose_precompressed(header, available),
+                choose_precompressed(header, &precompressed_order(available)),
                 expected,
                 "{header:?} of {available:?}"
             );
@@ -243,7 +254,10 @@ mod tests {
         // Brotli smaller than zstd: brotli.
         let brotli_smaller = [(Identity, 1000), (Gzip, 300), (Brotli, 90), (Zstd, 100)];
         assert_eq!(
-            choose_precompressed(Some("gzip, br, zstd"), &brotli_smaller),
+            choose_precompressed(
+                Some("gzip, br, zstd"),
+                &precompressed_order(&brotli_smaller)
+            ),
             Some(Brotli)
         );
         // Per-request compression offers neither.

@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 
 use super::access::header_environment;
-use super::negotiate::{choose_precompressed, etag_matches, parse_q, Encoding};
+use super::negotiate::{choose_precompressed, etag_matches, parse_q};
 use super::{AppError, JSON, REVISION_HEADER};
 use crate::publish::Revision;
 use crate::state::{AppState, Environment};
@@ -206,32 +206,13 @@ fn respond(
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         return Ok(response);
     }
-    let bodies = [
-        (Encoding::Identity, Some(&document.identity)),
-        (Encoding::Gzip, Some(&document.gzip)),
-        (Encoding::Deflate, Some(&document.deflate)),
-        (Encoding::Brotli, document.brotli.as_ref()),
-        (Encoding::Zstd, document.zstd.as_ref()),
-    ];
-    let mut available = [(Encoding::Identity, 0); 5];
-    let mut count = 0;
-    for (encoding, body) in bodies {
-        if let Some(body) = body {
-            available[count] = (encoding, body.len());
-            count += 1;
-        }
-    }
     let not_acceptable = || {
         AppError::NotAcceptable(
             "no acceptable content coding: use identity, gzip, deflate, br or zstd".into(),
         )
     };
-    let encoding = choose_precompressed(accept, &available[..count]).ok_or_else(not_acceptable)?;
-    let body = bodies
-        .into_iter()
-        .find_map(|(candidate, body)| body.filter(|_| candidate == encoding))
-        .ok_or_else(not_acceptable)?
-        .clone();
+    let encoding = choose_precompressed(accept, &document.order).ok_or_else(not_acceptable)?;
+    let body = document.get(encoding).ok_or_else(not_acceptable)?.clone();
     let out = response.headers_mut();
     out.insert(header::CONTENT_TYPE, content_type);
     out.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
