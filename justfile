@@ -35,7 +35,13 @@ build:
     cargo build -p vexil
 
 # Every test: formatting, lints, Rust tests, the wasm build, the Node tests.
-test: setup lint test-rust wasm-check wasm-smoke test-node test-python
+test: setup lint test-rust wasm-check wasm-smoke test-node test-python test-bench
+
+# The load harness, briefly and without a load generator (its sequential client): it must still
+# run, and the seed story's result must still hold (benches/README.md, "Load").
+test-bench:
+    cargo build -p vexil-benches --bins
+    target/debug/vexil-load --ci
 
 # Rust tests of every crate.
 test-rust:
@@ -80,9 +86,37 @@ wasm-smoke: build wasm
 conformance: build setup-node
     cd www && VEXIL_BIN="$PWD/../{{vexil}}" node test/conformance/generate.mjs
 
-# Benchmarks; results are recorded by hand in benches/README.md.
-bench:
+# Every benchmark (about 20 minutes); results are recorded in benches/README.md.
+bench: bench-eval bench-publish bench-sdk bench-load
+
+# Every benchmark briefly (about a minute): each must still run, and the load harness checks the
+# seed story's result (oha where `just setup-oha` installed it, else its sequential client).
+bench-quick: build setup-node wasm
+    cargo build --release -p vexil-benches --bins
+    target/release/vexil-load --quick
+    VEXIL_BENCH_SIZES=10,100 VEXIL_BENCH_ROUNDS=1 cargo bench -p vexil-benches --bench publish
+    BENCH_MS=50 BENCH_ROUNDS=1 node benches/js/sdk-vs-flipt.mjs
+
+# Native evaluation and reading Flipt's JSON (criterion).
+bench-eval:
     cargo bench -p vexil-benches --bench evaluate
+
+# The seed story's experiment against the real server, with oha at 1000 req/s for 60 s per mode,
+# then SSE fan-out to 1,000 and 10,000 streams (release build); rows also to benches/results/load.json.
+bench-load: setup-oha
+    cargo build --release -p vexil-benches --bins
+    target/release/vexil-load --json benches/results/load.json
+
+# Two load runs' JSON side by side (e.g. a copy of benches/results/seed.json before a change, and after).
+bench-compare old new:
+    cargo build --release -p vexil-benches --bin vexil-load
+    target/release/vexil-load compare {{old}} {{new}}
+
+oha_version := "1.12.0"
+
+# oha, the constant-rate load generator, into .tools/ (a few minutes to build, once).
+setup-oha:
+    @[ -x .tools/oha-{{oha_version}}/bin/oha ] || cargo install oha --version {{oha_version}} --locked --root .tools/oha-{{oha_version}}
 
 # Publishing 10 to 10,000 flags: load, reload, publish, each encoding's size (a table).
 bench-publish:

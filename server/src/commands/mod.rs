@@ -3,7 +3,7 @@
 mod evaluate;
 mod inspect;
 mod keygen;
-mod serve;
+pub mod serve;
 mod snapshot;
 mod validate;
 

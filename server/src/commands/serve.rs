@@ -18,6 +18,15 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 const METRICS_CONNECTIONS: usize = 64;
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    run_with(args, |app| app)
+}
+
+/// `vexil serve` with the router passed through `wrap` first: for harnesses that measure the
+/// server with something around it (`benches/load`), through the same listener and state.
+pub fn run_with(
+    args: &ServeArgs,
+    wrap: fn(axum::Router) -> axum::Router,
+) -> anyhow::Result<ExitCode> {
     crate::profiling::sampler::set_sample_bytes(args.alloc_sample_bytes);
     init_logging();
     let auth = args.tokens.as_deref().map(Auth::load).transpose()?;
@@ -64,11 +73,15 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     crate::watch::watch(state.clone(), debounce)?;
 
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
-    runtime.block_on(serve(state, args))?;
+    runtime.block_on(serve(state, args, wrap))?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(state: AppState, args: &ServeArgs) -> anyhow::Result<()> {
+async fn serve(
+    state: AppState,
+    args: &ServeArgs,
+    wrap: fn(axum::Router) -> axum::Router,
+) -> anyhow::Result<()> {
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -133,7 +146,7 @@ async fn serve(state: AppState, args: &ServeArgs) -> anyhow::Result<()> {
             .await;
         });
     }
-    let app = http::app(state.clone(), args.www.clone());
+    let app = wrap(http::app(state.clone(), args.www.clone()));
     let stopping = {
         let state = state.clone();
         async move {

@@ -1,0 +1,255 @@
+//! The load harness (`just bench-load`, `just bench-quick`): the seed story's experiment, run
+//! against the real server, with Vexil's modes side by side.
+//!
+//!   vexil-load [--quick] [--ci] [--only seed|fanout] [--json FILE]
+//!   vexil-load compare OLD.json NEW.json
+//!
+//! `--quick` runs every mode briefly; `--ci` uses the built-in sequential client instead of oha
+//! (allocations are measured the same way; latencies are closed-loop and not comparable). Each
+//! run prints a Markdown table and, with `--json`, writes the rows as JSON.
+
+mod compare;
+mod fanout;
+mod generator;
+mod process;
+mod seed;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use generator::{Generator, Load, Measured, Target};
+use process::Server;
+
+/// One mode's run: what the load generator saw and what the server allocated meanwhile.
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub scenario: String,
+    pub mode: String,
+    #[serde(flatten)]
+    pub measured: Measured,
+    pub allocations_per_request: f64,
+    pub bytes_per_request: f64,
+    pub rss_before_kib: u64,
+    pub rss_max_kib: u64,
+    pub rss_after_kib: u64,
+}
+
+/// The settings of one harness run.
+pub struct Run {
+    pub workspace: PathBuf,
+    pub generator: Generator,
+    pub load: Load,
+    pub client: reqwest::Client,
+}
+
+impl Run {
+    /// Puts `target` under load on `server`, sampling its memory and allocation counters.
+    pub async fn measure(
+        &self,
+        scenario: &str,
+        mode: &str,
+        server: &Server,
+        target: &Target,
+    ) -> anyhow::Result<Row> {
+        let before = process::allocation_totals(&self.client, &server.url).await?;
+        let rss_before_kib = server.rss_kib();
+        let pid = server.pid();
+        let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let sampler = tokio::spawn({
+            let sampling = sampling.clone();
+            async move {
+                let mut max = 0;
+                while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                    max = max.max(process::rss_kib(pid));
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                max
+            }
+        });
+        let measured = self.generator.run(target, self.load).await?;
+        sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+        let rss_max_kib = sampler.await?.max(rss_before_kib);
+        let after = process::allocation_totals(&self.client, &server.url).await?;
+        let requests = measured.requests.max(1) as f64;
+        Ok(Row {
+            scenario: scenario.into(),
+            mode: mode.into(),
+            allocations_per_request: (after.0 - before.0) as f64 / requests,
+            bytes_per_request: (after.1 - before.1) as f64 / requests,
+            rss_before_kib,
+            rss_max_kib,
+            rss_after_kib: server.rss_kib(),
+            measured,
+        })
+    }
+}
+
+/// The binaries beside this one (`cargo build -p vexil-benches --bins` builds them together).
+pub fn sibling(name: &str) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let path = exe.with_file_name(name);
+    anyhow::ensure!(
+        path.is_file(),
+        "{} is not built (cargo build -p vexil-benches --bins)",
+        path.display()
+    );
+    Ok(path)
+}
+
+fn print_table(rows: &[Row]) {
+    println!("| scenario | mode | requests | errors | req/s | p50 | p99 | p99.9 | max | allocations / request | bytes / request | RSS before / max / after |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for row in rows {
+        let m = &row.measured;
+        println!(
+            "| {} | {} | {} | {} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.1} | {} | {} / {} / {} MiB |",
+            row.scenario,
+            row.mode,
+            m.requests,
+            m.errors,
+            m.requests_per_second,
+            m.p50_ms,
+            m.p99_ms,
+            m.p999_ms,
+            m.max_ms,
+            row.allocations_per_request,
+            bytes(row.bytes_per_request),
+            mib(row.rss_before_kib),
+            mib(row.rss_max_kib),
+            mib(row.rss_after_kib),
+        );
+    }
+}
+
+fn bytes(value: f64) -> String {
+    if value >= 1024.0 * 1024.0 {
+        format!("{:.1} MiB", value / 1024.0 / 1024.0)
+    } else if value >= 1024.0 {
+        format!("{:.1} KiB", value / 1024.0)
+    } else {
+        format!("{value:.0} B")
+    }
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1}", kib as f64 / 1024.0)
+}
+
+/// What the results were measured on, and when.
+fn machine() -> serde_json::Value {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name"))
+        .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_default();
+    let date = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .unwrap_or_default();
+    serde_json::json!({
+        "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "cpu": model,
+        "date": date,
+        "command": std::env::args().collect::<Vec<_>>().join(" "),
+    })
+}
+
+/// Raises this process's open-file limit to its hard maximum.
+fn raise_file_limit() {
+    if let Ok((_, hard)) = rlimit::Resource::NOFILE.get() {
+        let _ = rlimit::Resource::NOFILE.set(hard, hard);
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [command, old, new] = &args[..] {
+        if command == "compare" {
+            return compare::run(Path::new(old), Path::new(new));
+        }
+    }
+    let flag = |name: &str| args.iter().any(|arg| arg == name);
+    let json_out = args
+        .iter()
+        .position(|arg| arg == "--json")
+        .and_then(|at| args.get(at + 1))
+        .map(PathBuf::from);
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let quick = flag("--quick") || flag("--ci");
+    let generator = if flag("--ci") {
+        Generator::Builtin { count: 400 }
+    } else {
+        Generator::find(&workspace, 2_000)
+    };
+    let load = if quick {
+        Load {
+            rate: 200,
+            duration: Duration::from_secs(2),
+            connections: 10,
+        }
+    } else {
+        Load {
+            rate: 1000,
+            duration: Duration::from_secs(60),
+            connections: 50,
+        }
+    };
+    println!(
+        "load: {} at {} req/s for {} s on {} connections (keep-alive)\n",
+        generator.name(),
+        load.rate,
+        load.duration.as_secs(),
+        load.connections
+    );
+    let fanout_clients: &[usize] = if flag("--ci") {
+        &[100]
+    } else if quick {
+        &[500]
+    } else {
+        &[1000, 10_000]
+    };
+    let run = Run {
+        workspace,
+        generator,
+        load,
+        client: reqwest::Client::new(),
+    };
+    let only = args
+        .iter()
+        .position(|arg| arg == "--only")
+        .and_then(|at| args.get(at + 1))
+        .map(String::as_str);
+    let rows = if only.is_none_or(|name| name == "seed") {
+        let rows = seed::run(&run).await?;
+        print_table(&rows);
+        seed::check(&rows)?;
+        rows
+    } else {
+        Vec::new()
+    };
+    if only.is_some_and(|name| name != "fanout") {
+        return Ok(());
+    }
+
+    // The harness holds one socket per client: as many as the hard limit allows.
+    raise_file_limit();
+    println!("\nSSE fan-out: one flag file changes under N open push streams\n");
+    let mut fanout_rows = Vec::new();
+    for &clients in fanout_clients {
+        fanout_rows.push(fanout::run(&run, clients).await?);
+    }
+    fanout::print(&fanout_rows);
+    fanout::check(&fanout_rows)?;
+    if let Some(path) = json_out {
+        let document =
+            serde_json::json!({ "machine": machine(), "rows": rows, "fanout": fanout_rows });
+        std::fs::write(&path, serde_json::to_string_pretty(&document)? + "\n")?;
+        println!("\nwritten to {}", path.display());
+    }
+    Ok(())
+}

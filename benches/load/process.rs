@@ -1,0 +1,92 @@
+//! The servers under test, as child processes: started, found (the URL they print), sampled
+//! (resident memory, the allocation counters on `/metrics`), and killed when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// A running server.
+pub struct Server {
+    child: Child,
+    pub url: String,
+}
+
+impl Server {
+    /// Starts `program` with `args`; it must print a line ending in its `http://` URL first.
+    pub fn start(program: &Path, args: &[String]) -> anyhow::Result<Server> {
+        let mut child = Command::new(program)
+            .args(args)
+            .env("VEXIL_LOG", "error")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("starting {}: {e}", program.display()))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let url = line
+            .split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .ok_or_else(|| anyhow::anyhow!("{} printed {line:?}, not its URL", program.display()))?
+            .to_owned();
+        Ok(Server { child, url })
+    }
+
+    /// Resident memory now, in KiB (`VmRSS`).
+    pub fn rss_kib(&self) -> u64 {
+        rss_kib(self.child.id())
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `VmRSS` of a process, in KiB; 0 once it is gone.
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmRSS:"))
+                .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The process's heap allocations and allocated bytes since it started, from `/metrics`.
+pub async fn allocation_totals(client: &reqwest::Client, url: &str) -> anyhow::Result<(u64, u64)> {
+    let text = client
+        .get(format!("{url}/metrics"))
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    let counter = |name: &str| {
+        text.lines()
+            .find_map(|line| {
+                line.strip_prefix(name)?
+                    .strip_prefix(' ')?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
+            .ok_or_else(|| anyhow::anyhow!("{url}/metrics has no {name}"))
+    };
+    Ok((
+        counter("vexil_heap_allocations_total")?,
+        counter("vexil_heap_allocated_bytes_total")?,
+    ))
+}
