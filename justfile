@@ -93,7 +93,8 @@ bench: bench-eval bench-publish bench-sdk bench-load
 # seed story's result (oha where `just setup-oha` installed it, else its sequential client).
 bench-quick: build setup-node wasm
     cargo build --release -p vexil-benches --bins
-    target/release/vexil-load --quick
+    target/release/vexil-load --quick --json target/bench-quick.json
+    target/release/vexil-load chart target/bench-quick-charts target/bench-quick.json
     VEXIL_BENCH_SIZES=10,100 VEXIL_BENCH_ROUNDS=1 cargo bench -p vexil-benches --bench publish
     BENCH_MS=50 BENCH_ROUNDS=1 node benches/js/sdk-vs-flipt.mjs
 
@@ -106,6 +107,12 @@ bench-eval:
 bench-load: setup-oha
     cargo build --release -p vexil-benches --bins
     target/release/vexil-load --json benches/results/load.json
+    target/release/vexil-load chart benches/results benches/results/load.json
+
+# The charts of benches/README.md from load results (SVG, into benches/results/).
+bench-charts +results:
+    cargo build --release -p vexil-benches --bin vexil-load
+    target/release/vexil-load chart benches/results {{results}}
 
 # Two load runs' JSON side by side (e.g. a copy of benches/results/seed.json before a change, and after).
 bench-compare old new:

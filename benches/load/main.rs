@@ -1,14 +1,17 @@
 //! The load harness (`just bench-load`, `just bench-quick`): the seed story's experiment, run
 //! against the real server, with Vexil's modes side by side.
 //!
-//!   vexil-load [--quick] [--ci] [--only seed|fanout] [--json FILE]
+//!   vexil-load [--quick] [--ci] [--only seed|evaluate|fanout] [--json FILE]
 //!   vexil-load compare OLD.json NEW.json
+//!   vexil-load chart OUT_DIR RESULTS.json...
 //!
 //! `--quick` runs every mode briefly; `--ci` uses the built-in sequential client instead of oha
 //! (allocations are measured the same way; latencies are closed-loop and not comparable). Each
 //! run prints a Markdown table and, with `--json`, writes the rows as JSON.
 
+mod chart;
 mod compare;
+mod evaluate;
 mod fanout;
 mod generator;
 mod process;
@@ -53,6 +56,19 @@ impl Run {
         server: &Server,
         target: &Target,
     ) -> anyhow::Result<Row> {
+        self.measure_with(scenario, mode, server, target, self.load)
+            .await
+    }
+
+    /// The same at another load.
+    pub async fn measure_with(
+        &self,
+        scenario: &str,
+        mode: &str,
+        server: &Server,
+        target: &Target,
+        load: Load,
+    ) -> anyhow::Result<Row> {
         let before = process::allocation_totals(&self.client, &server.url).await?;
         let rss_before_kib = server.rss_kib();
         let pid = server.pid();
@@ -68,7 +84,7 @@ impl Run {
                 max
             }
         });
-        let measured = self.generator.run(target, self.load).await?;
+        let measured = self.generator.run(target, load).await?;
         sampling.store(false, std::sync::atomic::Ordering::Relaxed);
         let rss_max_kib = sampler.await?.max(rss_before_kib);
         let after = process::allocation_totals(&self.client, &server.url).await?;
@@ -173,6 +189,11 @@ async fn main() -> anyhow::Result<()> {
             return compare::run(Path::new(old), Path::new(new));
         }
     }
+    if let [command, out, results @ ..] = &args[..] {
+        if command == "chart" {
+            return chart::run(Path::new(out), results);
+        }
+    }
     let flag = |name: &str| args.iter().any(|arg| arg == name);
     let json_out = args
         .iter()
@@ -232,8 +253,16 @@ async fn main() -> anyhow::Result<()> {
     } else {
         Vec::new()
     };
+    let mut rows = rows;
+    if only.is_none_or(|name| name == "evaluate") {
+        let evaluate_rows = evaluate::run(&run, quick).await?;
+        println!("\nEvaluation under load, answers plain\n");
+        print_table(&evaluate_rows);
+        seed::check(&evaluate_rows)?;
+        rows.extend(evaluate_rows);
+    }
     if only.is_some_and(|name| name != "fanout") {
-        return Ok(());
+        return write(json_out.as_deref(), &rows, &[]);
     }
 
     // The harness holds one socket per client: as many as the hard limit allows.
@@ -245,11 +274,14 @@ async fn main() -> anyhow::Result<()> {
     }
     fanout::print(&fanout_rows);
     fanout::check(&fanout_rows)?;
-    if let Some(path) = json_out {
-        let document =
-            serde_json::json!({ "machine": machine(), "rows": rows, "fanout": fanout_rows });
-        std::fs::write(&path, serde_json::to_string_pretty(&document)? + "\n")?;
-        println!("\nwritten to {}", path.display());
-    }
+    write(json_out.as_deref(), &rows, &fanout_rows)
+}
+
+/// The run's rows as JSON, with the machine and the command, when `--json` asked for it.
+fn write(path: Option<&Path>, rows: &[Row], fanout: &[fanout::FanoutRow]) -> anyhow::Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    let document = serde_json::json!({ "machine": machine(), "rows": rows, "fanout": fanout });
+    std::fs::write(path, serde_json::to_string_pretty(&document)? + "\n")?;
+    println!("\nwritten to {}", path.display());
     Ok(())
 }
