@@ -102,9 +102,10 @@ bench-quick: build setup-node wasm
 bench-eval:
     cargo bench -p vexil-benches --bench evaluate
 
-# The seed story's experiment against the real server, with oha at 1000 req/s for 60 s per mode,
-# then SSE fan-out to 1,000 and 10,000 streams (release build); rows also to benches/results/load.json.
-bench-load: setup-oha
+# The load harness in full (release build, about 15 minutes): the seed story's experiment at
+# 1000 req/s for 60 s per mode, the limit against nginx and bare hyper, evaluation under load,
+# SSE fan-out to 1,000 and 10,000 streams; rows to benches/results/load.json, then the charts.
+bench-load: setup-oha setup-nginx
     cargo build --release -p vexil-benches --bins
     target/release/vexil-load --json benches/results/load.json
     target/release/vexil-load chart benches/results benches/results/load.json
@@ -120,6 +121,10 @@ bench-compare old new:
     target/release/vexil-load compare {{old}} {{new}}
 
 oha_version := "1.12.0"
+
+# Debian's nginx, for the load harness's comparison with `gzip_static` (not needed by the tests).
+setup-nginx:
+    @[ -x /usr/sbin/nginx ] || { sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo; $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nginx-light >/dev/null; }
 
 # oha, the constant-rate load generator, into .tools/ (a few minutes to build, once).
 setup-oha:

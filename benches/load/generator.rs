@@ -120,7 +120,8 @@ fn run_oha(oha: &std::path::Path, target: &Target, load: Load) -> anyhow::Result
     let count = |ok: bool| -> u64 {
         statuses
             .iter()
-            .filter(|(status, _)| status.starts_with('2') == ok)
+            // A 304 is the answer a revalidation asks for.
+            .filter(|(status, _)| (status.starts_with('2') || status.as_str() == "304") == ok)
             .filter_map(|(_, n)| n.as_u64())
             .sum()
     };
@@ -166,7 +167,7 @@ async fn run_builtin(target: &Target, count: u64) -> anyhow::Result<Measured> {
         }
         let sent = Instant::now();
         match request.send().await {
-            Ok(response) if response.status().is_success() => {
+            Ok(response) if response.status().is_success() || response.status() == 304 => {
                 let _ = response.bytes().await?;
             }
             _ => errors += 1,

@@ -1,7 +1,7 @@
 //! The load harness (`just bench-load`, `just bench-quick`): the seed story's experiment, run
 //! against the real server, with Vexil's modes side by side.
 //!
-//!   vexil-load [--quick] [--ci] [--only seed|evaluate|fanout] [--json FILE]
+//!   vexil-load [--quick] [--ci] [--only seed|limit|evaluate|fanout] [--json FILE]
 //!   vexil-load compare OLD.json NEW.json
 //!   vexil-load chart OUT_DIR RESULTS.json...
 //!
@@ -14,6 +14,7 @@ mod compare;
 mod evaluate;
 mod fanout;
 mod generator;
+mod limit;
 mod process;
 mod seed;
 
@@ -69,7 +70,10 @@ impl Run {
         target: &Target,
         load: Load,
     ) -> anyhow::Result<Row> {
-        let before = process::allocation_totals(&self.client, &server.url).await?;
+        // A server without Vexil's counters (nginx) has its allocations left out (null).
+        let before = process::allocation_totals(&self.client, &server.url)
+            .await
+            .ok();
         let rss_before_kib = server.rss_kib();
         let pid = server.pid();
         let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -87,13 +91,19 @@ impl Run {
         let measured = self.generator.run(target, load).await?;
         sampling.store(false, std::sync::atomic::Ordering::Relaxed);
         let rss_max_kib = sampler.await?.max(rss_before_kib);
-        let after = process::allocation_totals(&self.client, &server.url).await?;
+        let after = process::allocation_totals(&self.client, &server.url)
+            .await
+            .ok();
         let requests = measured.requests.max(1) as f64;
+        let per_request = |field: fn((u64, u64)) -> u64| match (before, after) {
+            (Some(before), Some(after)) => (field(after) - field(before)) as f64 / requests,
+            _ => f64::NAN,
+        };
         Ok(Row {
             scenario: scenario.into(),
             mode: mode.into(),
-            allocations_per_request: (after.0 - before.0) as f64 / requests,
-            bytes_per_request: (after.1 - before.1) as f64 / requests,
+            allocations_per_request: per_request(|totals| totals.0),
+            bytes_per_request: per_request(|totals| totals.1),
             rss_before_kib,
             rss_max_kib,
             rss_after_kib: server.rss_kib(),
@@ -120,7 +130,7 @@ fn print_table(rows: &[Row]) {
     for row in rows {
         let m = &row.measured;
         println!(
-            "| {} | {} | {} | {} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.1} | {} | {} / {} / {} MiB |",
+            "| {} | {} | {} | {} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {} | {} | {} / {} / {} MiB |",
             row.scenario,
             row.mode,
             m.requests,
@@ -130,7 +140,7 @@ fn print_table(rows: &[Row]) {
             m.p99_ms,
             m.p999_ms,
             m.max_ms,
-            row.allocations_per_request,
+            count(row.allocations_per_request),
             bytes(row.bytes_per_request),
             mib(row.rss_before_kib),
             mib(row.rss_max_kib),
@@ -140,12 +150,22 @@ fn print_table(rows: &[Row]) {
 }
 
 fn bytes(value: f64) -> String {
-    if value >= 1024.0 * 1024.0 {
+    if !value.is_finite() {
+        "—".to_owned()
+    } else if value >= 1024.0 * 1024.0 {
         format!("{:.1} MiB", value / 1024.0 / 1024.0)
     } else if value >= 1024.0 {
         format!("{:.1} KiB", value / 1024.0)
     } else {
         format!("{value:.0} B")
+    }
+}
+
+fn count(value: f64) -> String {
+    if value.is_finite() {
+        format!("{value:.1}")
+    } else {
+        "—".to_owned()
     }
 }
 
@@ -254,6 +274,13 @@ async fn main() -> anyhow::Result<()> {
         Vec::new()
     };
     let mut rows = rows;
+    if only.is_none_or(|name| name == "limit") {
+        let limit_rows = limit::run(&run, quick).await?;
+        println!("\nThe limit: as fast as the machine goes, alternating rounds\n");
+        print_table(&limit_rows);
+        seed::check(&limit_rows)?;
+        rows.extend(limit_rows);
+    }
     if only.is_none_or(|name| name == "evaluate") {
         let evaluate_rows = evaluate::run(&run, quick).await?;
         println!("\nEvaluation under load, answers plain\n");

@@ -35,6 +35,35 @@ impl Server {
         Ok(Server { child, url })
     }
 
+    /// Starts `program` with `args` and waits (at most 10 s) until `address` accepts: for a
+    /// server that prints nothing (nginx).
+    pub fn start_listening(
+        program: &Path,
+        args: &[String],
+        address: std::net::SocketAddr,
+    ) -> anyhow::Result<Server> {
+        let child = Command::new(program)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("starting {}: {e}", program.display()))?;
+        let server = Server {
+            child,
+            url: format!("http://{address}"),
+        };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(address).is_ok() {
+                return Ok(server);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        anyhow::bail!(
+            "{} did not listen on {address} within 10 s",
+            program.display()
+        )
+    }
+
     /// Resident memory now, in KiB (`VmRSS`).
     pub fn rss_kib(&self) -> u64 {
         rss_kib(self.child.id())
@@ -50,6 +79,11 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_address() -> anyhow::Result<std::net::SocketAddr> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 
 /// `VmRSS` of a process, in KiB; 0 once it is gone.
