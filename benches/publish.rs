@@ -155,12 +155,15 @@ fn main() {
             "| {count} | {} | {} | {} | {} | {} |",
             size(held),
             held_by(&|| Box::new(vexil_eval::Index::compile(namespace).expect("compiles"))),
-            held_by(&|| Box::new(EncodedBody::new(revision.snapshot.identity.clone(), 9))),
-            held_by(&|| Box::new(revision.snapshot.identity.to_vec())),
+            held_by(&|| Box::new(EncodedBody::new(
+                revision.documents.snapshot.identity.clone(),
+                9
+            ))),
+            held_by(&|| Box::new(revision.documents.snapshot.identity.to_vec())),
             held_by(&|| Box::new(Resources::build(namespace, "2026-12-04T00:00:00Z"))),
         ));
-        let json = revision.snapshot.identity.clone();
-        let compiled_bytes = revision.compiled.identity.clone();
+        let json = revision.documents.snapshot.identity.clone();
+        let compiled_bytes = revision.documents.compiled.identity.clone();
         let encode_json = median(rounds, || {
             std::hint::black_box(EncodedBody::new(json.clone(), 9));
         });
@@ -181,8 +184,8 @@ fn main() {
             ms(encode_compiled),
             size(held),
             size(peak),
-            sizes_of(&revision.snapshot),
-            sizes_of(&revision.compiled),
+            sizes_of(&revision.documents.snapshot),
+            sizes_of(&revision.documents.compiled),
         );
     }
     println!("\nWhat a revision holds, by part (each built alone):\n");

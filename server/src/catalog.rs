@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use vexil_flags::{Diagnostic, Loaded, UnfinishedReason};
 
-use crate::publish::Revision;
+use crate::publish::{Documents, Revision};
 use crate::signing::Signing;
 
 /// How many revisions of a namespace stay reachable at their immutable URL.
@@ -41,8 +41,9 @@ pub struct Catalog {
 pub struct NamespaceEntry {
     /// The revision served; `None` until the namespace's files first load without error.
     pub current: Option<Arc<Revision>>,
-    /// Newest first, the current one included; at most `KEPT_REVISIONS`.
-    pub history: Vec<Arc<Revision>>,
+    /// The documents of the revisions served at their immutable URLs: newest first, the current
+    /// one included; at most `KEPT_REVISIONS`.
+    pub history: Vec<Arc<Documents>>,
     /// The problems of the last load, if it failed; the current revision is then the last good.
     pub last_error: Vec<Problem>,
     /// What the last load accepted with a change (distributions above 100, rules on a boolean
@@ -157,16 +158,16 @@ impl Catalog {
 
     /// A kept revision by either of its digests (its JSON snapshot's or its compiled
     /// document's); `true` when the digest named the compiled document.
-    pub fn revision(&self, namespace: &str, digest: &str) -> Option<(&Arc<Revision>, bool)> {
+    pub fn revision(&self, namespace: &str, digest: &str) -> Option<(&Arc<Documents>, bool)> {
         self.namespaces
             .get(namespace)?
             .history
             .iter()
-            .find_map(|revision| {
-                if revision.digest == digest {
-                    Some((revision, false))
-                } else if revision.compiled_digest == digest {
-                    Some((revision, true))
+            .find_map(|documents| {
+                if documents.digest == digest {
+                    Some((documents, false))
+                } else if documents.compiled_digest == digest {
+                    Some((documents, true))
                 } else {
                     None
                 }
@@ -323,7 +324,7 @@ fn advance(
     // Serializing and hashing is all a reload of unchanged files costs.
     let snapshot = vexil_eval::write_snapshot(namespace);
     if let Some(current) = previous.and_then(|entry| entry.current.as_ref()) {
-        if current.digest == snapshot.digest {
+        if current.digest() == snapshot.digest {
             return NamespaceEntry {
                 current: Some(current.clone()),
                 history: history.to_vec(),
@@ -347,11 +348,11 @@ fn advance(
             return failed(previous, vec![problem], files, clock);
         }
     };
-    let mut kept = vec![revision.clone()];
+    let mut kept = vec![revision.documents.clone()];
     kept.extend(
         history
             .iter()
-            .filter(|old| old.digest != revision.digest)
+            .filter(|old| old.digest != revision.digest())
             .take(KEPT_REVISIONS - 1)
             .cloned(),
     );
@@ -416,8 +417,8 @@ mod tests {
         let first = Catalog::default().reload_in(&load(&flags(true)));
         let revision = first.current("shop").expect("published").clone();
         assert_eq!(
-            revision.etag.to_str().unwrap(),
-            format!("\"{}\"", revision.digest)
+            revision.documents.etag.to_str().unwrap(),
+            format!("\"{}\"", revision.digest())
         );
         let again = first.reload_in(&load(&flags(true)));
         assert!(Arc::ptr_eq(again.current("shop").unwrap(), &revision));
@@ -428,12 +429,12 @@ mod tests {
     #[test]
     fn a_bad_load_keeps_the_last_good_revision_and_records_the_error() {
         let good = Catalog::default().reload_in(&load(&flags(true)));
-        let digest = good.current("shop").unwrap().digest.clone();
+        let digest = good.current("shop").unwrap().digest().to_owned();
         let bad = good.reload_in(&load(
             &flags(true).replace("enabled: true", "enabled: maybe"),
         ));
         let entry = &bad.namespaces["shop"];
-        assert_eq!(entry.current.as_ref().unwrap().digest, digest);
+        assert_eq!(entry.current.as_ref().unwrap().digest(), digest);
         assert_eq!(entry.last_error.len(), 1);
         assert_eq!(entry.last_error[0].line, 6);
         assert_eq!(
@@ -448,7 +449,7 @@ mod tests {
         let fixed = still.reload_in(&load(&flags(false)));
         assert!(fixed.namespaces["shop"].last_error.is_empty());
         assert_eq!(fixed.namespaces["shop"].failing_since, None);
-        assert_ne!(fixed.current("shop").unwrap().digest, digest);
+        assert_ne!(fixed.current("shop").unwrap().digest(), digest);
     }
 
     #[test]
@@ -458,13 +459,21 @@ mod tests {
         for n in 0..6 {
             let text = flags(true).replace("Dark mode", &format!("Dark mode {n}"));
             catalog = catalog.reload_in(&load(&text));
-            digests.push(catalog.current("shop").unwrap().digest.clone());
+            let revision = catalog.current("shop").unwrap();
+            digests.push((revision.digest().to_owned(), Arc::downgrade(revision)));
         }
         let kept: Vec<bool> = digests
             .iter()
-            .map(|digest| catalog.revision("shop", digest).is_some())
+            .map(|(digest, _)| catalog.revision("shop", digest).is_some())
             .collect();
         assert_eq!(kept, [false, false, true, true, true, true]);
+        // What the older ones keep is their documents: the revisions themselves (their index
+        // and read API documents) are gone.
+        let alive: Vec<bool> = digests
+            .iter()
+            .map(|(_, revision)| revision.upgrade().is_some())
+            .collect();
+        assert_eq!(alive, [false, false, false, false, false, true]);
     }
 
     #[test]
@@ -488,7 +497,7 @@ mod tests {
             );
             let written = held.reload_in(&load(&flags(false)));
             assert_eq!(written.namespaces["shop"].state(), "serving");
-            assert_ne!(written.current("shop").unwrap().digest, revision.digest);
+            assert_ne!(written.current("shop").unwrap().digest(), revision.digest());
         }
     }
 

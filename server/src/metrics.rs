@@ -186,7 +186,15 @@ impl Collector for AllocationCollector {
             None,
             bytes.metric_type(),
         )?;
-        bytes.encode(metric)
+        bytes.encode(metric)?;
+        let live = ConstGauge::new(crate::alloc::live_bytes() as i64);
+        let metric = encoder.encode_descriptor(
+            "vexil_heap_live_bytes",
+            "Bytes of heap allocated and not yet freed (resident memory also counts what the allocator keeps)",
+            None,
+            live.metric_type(),
+        )?;
+        live.encode(metric)
     }
 }
 
@@ -324,7 +332,7 @@ impl Metrics {
             .get_or_create(&label)
             .set(entry.last_error.len() as i64);
         if let Some(revision) = &entry.current {
-            let snapshot = &revision.snapshot;
+            let snapshot = &revision.documents.snapshot;
             for (encoding, body) in [
                 ("identity", Some(&snapshot.identity)),
                 ("gzip", Some(&snapshot.gzip)),

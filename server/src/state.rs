@@ -282,10 +282,10 @@ impl AppState {
         for (key, entry) in &next.namespaces {
             let before = previous.namespaces.get(key);
             let was = before.and_then(|entry| entry.current.as_ref());
-            if was.map(|r| &r.digest) != entry.current.as_ref().map(|r| &r.digest) {
+            if was.map(|r| r.digest()) != entry.current.as_ref().map(|r| r.digest()) {
                 if let Some(revision) = &entry.current {
                     self.metrics.record_revision(environment, key);
-                    tracing::info!(environment, namespace = %key, revision = %revision.digest, flags = revision.flag_count, "published");
+                    tracing::info!(environment, namespace = %key, revision = %revision.digest(), flags = revision.flag_count, "published");
                 }
             }
             if before.map(|entry| &entry.held) != Some(&entry.held) {
@@ -338,6 +338,9 @@ impl AppState {
         env.update_readiness(&next);
         env.catalog.store(Arc::new(next));
         env.changes.send_replace(generation);
+        // The replaced state is freed here (unless a request still holds it): give its pages back.
+        drop(previous);
+        crate::alloc::release_free_memory();
         recheck_at
     }
 

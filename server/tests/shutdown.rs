@@ -200,6 +200,13 @@ async fn metrics_count_requests_latency_snapshots_and_allocations() {
         "{allocations_after}"
     );
     assert!(bytes_after > bytes_before, "{bytes_after}");
+    // The heap in use is what was allocated and not freed: some, and far less than all of it
+    // once requests have come and gone.
+    let live = sample(&after, "vexil_heap_live_bytes").expect(&after);
+    assert!(
+        live > 0.0 && live < bytes_after / 2.0,
+        "{live} of {bytes_after}"
+    );
     assert!(
         after.contains("# TYPE vexil_heap_allocations counter"),
         "{after}"

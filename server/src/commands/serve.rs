@@ -27,6 +27,7 @@ pub fn run_with(
     args: &ServeArgs,
     wrap: fn(axum::Router) -> axum::Router,
 ) -> anyhow::Result<ExitCode> {
+    crate::alloc::return_freed_revisions_to_the_system();
     crate::profiling::sampler::set_sample_bytes(args.alloc_sample_bytes);
     init_logging();
     let auth = args.tokens.as_deref().map(Auth::load).transpose()?;

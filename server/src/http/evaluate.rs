@@ -181,7 +181,7 @@ fn answer_one(
         request_duration_millis: started.elapsed().as_secs_f64() * 1000.0,
         timestamp: &timestamp,
     };
-    let digest = revision.digest_header.clone();
+    let digest = revision.digest_header().clone();
     match kind {
         FlagKind::Variant => {
             let evaluation = revision
@@ -267,7 +267,7 @@ fn answer_batch(
         .iter()
         .find_map(|request| revisions.get(request.namespace())?.as_ref())
         .map_or(HeaderValue::from_static(""), |revision| {
-            revision.digest_header.clone()
+            revision.digest_header().clone()
         });
     // About 350 bytes per answer, more with attachments; one growth at most.
     let size_hint = 128 + items.len() * 384;

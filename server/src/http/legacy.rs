@@ -132,7 +132,7 @@ fn answer_one(
             timestamp: &timestamp,
         },
     };
-    let digest = revision.digest_header.clone();
+    let digest = revision.digest_header().clone();
     json_response(state, headers, digest, &response, 512)
 }
 
@@ -189,6 +189,6 @@ fn answer_batch(
         request_duration_millis: started.elapsed().as_secs_f64() * 1000.0,
     };
     let size_hint = 128 + responses.len() * 384;
-    let digest = revision.digest_header.clone();
+    let digest = revision.digest_header().clone();
     json_response(state, headers, digest, &response, size_hint)
 }

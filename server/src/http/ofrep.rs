@@ -163,7 +163,13 @@ fn answer_single(state: &AppState, key: &str, ask: &OfrepAsk) -> Result<Response
     let environment = state.environment(header_environment(headers)?)?;
     let revision = current_revision(environment, namespace)?;
     match evaluate(&revision.index, key, context) {
-        Some(value) => json_response(state, headers, revision.digest_header.clone(), &value, 256),
+        Some(value) => json_response(
+            state,
+            headers,
+            revision.digest_header().clone(),
+            &value,
+            256,
+        ),
         None => Err(AppError::NotFound(format!(
             "flag {key} not found in namespace {namespace}"
         ))),
@@ -182,7 +188,7 @@ fn answer_bulk(state: &AppState, ask: &OfrepAsk) -> Result<Response, AppError> {
     let environment = state.environment(header_environment(headers)?)?;
     let revision = current_revision(environment, namespace)?;
     // The answers depend on the context too, so the ETag names revision and context together.
-    let etag = format!("\"{}-{:08x}\"", revision.digest, context_hash(context));
+    let etag = format!("\"{}-{:08x}\"", revision.digest(), context_hash(context));
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|value| value.to_str().ok())
@@ -194,7 +200,7 @@ fn answer_bulk(state: &AppState, ask: &OfrepAsk) -> Result<Response, AppError> {
         }
         response
             .headers_mut()
-            .insert(REVISION_HEADER, revision.digest_header.clone());
+            .insert(REVISION_HEADER, revision.digest_header().clone());
         return Ok(response);
     }
     let flags: Vec<Value> = match context.pairs.get("flags") {
@@ -233,7 +239,7 @@ fn answer_bulk(state: &AppState, ask: &OfrepAsk) -> Result<Response, AppError> {
     let mut response = json_response(
         state,
         headers,
-        revision.digest_header.clone(),
+        revision.digest_header().clone(),
         &body,
         160 + flags.len() * 160,
     )?;

@@ -106,7 +106,7 @@ fn json(revision: Option<&Revision>, body: String) -> Response {
     if let Some(revision) = revision {
         response
             .headers_mut()
-            .insert(REVISION_HEADER, revision.digest_header.clone());
+            .insert(REVISION_HEADER, revision.digest_header().clone());
     }
     response
 }

@@ -13,7 +13,7 @@ use axum::response::Response;
 use super::access::header_environment;
 use super::negotiate::{choose_precompressed, etag_matches, parse_q};
 use super::{AppError, JSON, REVISION_HEADER};
-use crate::publish::Revision;
+use crate::publish::{Documents, Revision};
 use crate::state::{AppState, Environment};
 
 const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
@@ -81,7 +81,7 @@ pub async fn flipt_v1(
     let headers = request.headers();
     let environment = state.environment(header_environment(headers)?)?;
     let revision = current_revision(environment, param(&params, "namespace"))?;
-    respond(&revision, headers, NO_CACHE, form_asked(headers))
+    respond(&revision.documents, headers, NO_CACHE, form_asked(headers))
 }
 
 /// `GET /client/v2/environments/{environment}/namespaces/{namespace}/snapshot`.
@@ -93,7 +93,7 @@ pub async fn flipt_v2(
     let headers = request.headers();
     let environment = state.environment(param(&params, "environment"))?;
     let revision = current_revision(environment, param(&params, "namespace"))?;
-    respond(&revision, headers, NO_CACHE, form_asked(headers))
+    respond(&revision.documents, headers, NO_CACHE, form_asked(headers))
 }
 
 /// A path parameter the route defines (so it is always there).
@@ -135,9 +135,9 @@ fn kept_revision(
 ) -> Result<Response, AppError> {
     let catalog = environment.catalog.load();
     // The digest names one document: that one is sent, whatever `Accept` says.
-    let (revision, compiled) = catalog
+    let (documents, compiled) = catalog
         .revision(namespace, digest)
-        .map(|(revision, compiled)| (revision.clone(), compiled))
+        .map(|(documents, compiled)| (documents.clone(), compiled))
         .ok_or_else(|| {
             AppError::NotFound(format!(
                 "revision {digest} of namespace {namespace} is not kept"
@@ -150,7 +150,7 @@ fn kept_revision(
         IMMUTABLE_PUBLIC
     };
     let form = if compiled { Form::Compiled } else { Form::Json };
-    let mut response = respond(&revision, headers, cache, form)?;
+    let mut response = respond(&documents, headers, cache, form)?;
     response.headers_mut().insert(header::VARY, ACCEPT_ENCODING);
     Ok(response)
 }
@@ -172,17 +172,22 @@ pub(super) fn current_revision(
 }
 
 fn respond(
-    revision: &Revision,
+    documents: &Documents,
     headers: &HeaderMap,
     cache: HeaderValue,
     form: Form,
 ) -> Result<Response, AppError> {
     let (document, digest, etag, content_type) = match form {
-        Form::Json => (&revision.snapshot, &revision.digest, &revision.etag, JSON),
+        Form::Json => (
+            &documents.snapshot,
+            &documents.digest,
+            &documents.etag,
+            JSON,
+        ),
         Form::Compiled => (
-            &revision.compiled,
-            &revision.compiled_digest,
-            &revision.compiled_etag,
+            &documents.compiled,
+            &documents.compiled_digest,
+            &documents.compiled_etag,
             COMPILED,
         ),
     };
@@ -198,7 +203,7 @@ fn respond(
     // Room for every header this response and the CORS layer add: one allocation, not several.
     out.reserve(12);
     out.insert(header::ETAG, etag.clone());
-    out.insert(REVISION_HEADER, revision.digest_header.clone());
+    out.insert(REVISION_HEADER, documents.digest_header.clone());
     out.insert(header::CACHE_CONTROL, cache);
     // The answer depends on `Accept` (which document) and `Accept-Encoding` (which coding).
     out.insert(header::VARY, ACCEPT_AND_ENCODING);

@@ -58,7 +58,7 @@ pub async fn stream(
         .get("last-event-id")
         .and_then(|value| value.to_str().ok());
     let first = match (format, last_seen) {
-        (Format::ServerSentEvents, Some(id)) if id == revision.digest => VecDeque::new(),
+        (Format::ServerSentEvents, Some(id)) if id == revision.digest() => VecDeque::new(),
         _ => event(&revision, format),
     };
     let subscription = Subscription {
@@ -83,7 +83,7 @@ pub async fn stream(
     let out = response.headers_mut();
     out.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    out.insert(REVISION_HEADER, revision.digest_header.clone());
+    out.insert(REVISION_HEADER, revision.digest_header().clone());
     // Tells nginx-like proxies not to buffer the stream.
     out.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(response)
@@ -98,7 +98,7 @@ fn event(revision: &Revision, format: Format) -> VecDeque<Bytes> {
         Format::ServerSentEvents => chunks.push_back(revision.sse_event.clone()),
         Format::Ndjson => {
             chunks.push_back(Bytes::from_static(b"{\"result\":"));
-            chunks.push_back(revision.snapshot.identity.clone());
+            chunks.push_back(revision.documents.snapshot.identity.clone());
             chunks.push_back(Bytes::from_static(b"}\n"));
         }
     }
@@ -138,7 +138,7 @@ impl Subscription {
                     let catalog = self.environment.catalog.load();
                     let entry = catalog.namespaces.get(&self.namespace)?;
                     let Some(current) = &entry.current else { continue };
-                    if current.digest != self.sent.digest {
+                    if current.digest() != self.sent.digest() {
                         self.sent = current.clone();
                         self.keep_alive.reset();
                         self.pending = event(current, self.format);
