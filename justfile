@@ -62,7 +62,7 @@ test-node: build setup-node wasm
     cd www && VEXIL_BIN="$PWD/../{{vexil}}" DENO_NO_UPDATE_CHECK=1 npx deno test --quiet --allow-read --allow-run="$PWD/../{{vexil}}" --allow-env=VEXIL_BIN,VEXIL_SEED test/deno/
     @# The SDK benchmark, briefly: it must still run, and its clients must still agree (its timings
     @# here mean nothing and are not shown).
-    BENCH_MS=50 BENCH_ROUNDS=1 node benches/js/sdk-vs-flipt.mjs > /dev/null
+    BENCH_MS=50 BENCH_ROUNDS=1 VEXIL_BENCH_SIZES=10,1000 node benches/js/sdk-vs-flipt.mjs > /dev/null
 
 # Flipt's Python SDK from PyPI against `vexil serve`, in a venv of its own under .tools/.
 test-python: build setup-python
@@ -96,15 +96,15 @@ bench-quick: build setup-node wasm
     target/release/vexil-load --quick --json target/bench-quick.json
     target/release/vexil-load chart target/bench-quick-charts target/bench-quick.json
     VEXIL_BENCH_SIZES=10,100 VEXIL_BENCH_ROUNDS=1 cargo bench -p vexil-benches --bench publish
-    BENCH_MS=50 BENCH_ROUNDS=1 node benches/js/sdk-vs-flipt.mjs
+    BENCH_MS=50 BENCH_ROUNDS=1 VEXIL_BENCH_SIZES=10,1000 node benches/js/sdk-vs-flipt.mjs
 
 # Native evaluation and reading Flipt's JSON (criterion).
 bench-eval:
     cargo bench -p vexil-benches --bench evaluate
 
-# The load harness in full (release build, about 15 minutes): the seed story's experiment at
+# The load harness in full (release build, about 20 minutes): the seed story's experiment at
 # 1000 req/s for 60 s per mode, the limit against nginx and bare hyper, evaluation under load,
-# SSE fan-out to 1,000 and 10,000 streams; rows to benches/results/load.json, then the charts.
+# growth from 10 to 10,000 flags (and requests while a 10,000-flag namespace reloads), SSE fan-out to 1,000 and 10,000 streams; rows to benches/results/load.json, then the charts.
 bench-load: setup-oha setup-nginx
     cargo build --release -p vexil-benches --bins
     target/release/vexil-load --json benches/results/load.json
@@ -134,8 +134,8 @@ setup-oha:
 bench-publish:
     cargo bench -p vexil-benches --bench publish
 
-# This SDK against Flipt's JS client: evaluation, and loading 1,000 and 10,000 flags from one
-# server; BENCH_MS sets each evaluation measurement's time, BENCH_ROUNDS the warm starts.
+# This SDK against Flipt's JS client: evaluation, and loading 10 to 10,000 flags from one
+# server (VEXIL_BENCH_SIZES picks others); BENCH_MS sets each evaluation measurement's time, BENCH_ROUNDS the warm starts.
 bench-sdk: build setup-node wasm
     node benches/js/sdk-vs-flipt.mjs
 

@@ -1,13 +1,13 @@
 // This SDK against Flipt's published JS client (@flipt-io/flipt-client-js 0.5.1) in Node, in one
 // run: evaluation (ns per evaluation, one process, the example namespace and the same requests)
-// and loading (a generated 1,000- and 10,000-flag namespace served by `vexil serve`: the first
+// and loading (a generated namespace of 10 to 10,000 flags served by `vexil serve`: the first
 // `Client.start({url})` to its first answer in a fresh process, and the warm median, next to
 // `FliptClient.init({url})` against the same server; and `Engine.load` of the compiled
 // snapshot).
 //
 //   node benches/js/sdk-vs-flipt.mjs        (needs www/pkg: `./x wasm`, and the vexil binary)
 //   VEXIL_BIN=<path>  BENCH_MS=<ms per measurement, default 1500>  VEXIL_SEED=<int>
-//   BENCH_ROUNDS=<warm starts per client, default 15>
+//   BENCH_ROUNDS=<warm starts per client, default 15>  VEXIL_BENCH_SIZES=<flags,...: 10,100,1000,10000>
 //
 // Results: benches/README.md, "JS SDK vs Flipt's client".
 
@@ -32,7 +32,7 @@ const FLAGS_DIR = fileURLToPath(new URL('../../examples/flags', import.meta.url)
 const BENCH_MS = Number(process.env.BENCH_MS || 1500);
 const SEED = Number(process.env.VEXIL_SEED || 7);
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 15);
-const SIZES = [1000, 10000];
+const SIZES = (process.env.VEXIL_BENCH_SIZES || '10,100,1000,10000').split(',').map(Number);
 
 const snapshot = JSON.parse(execFileSync(VEXIL_BIN, ['snapshot', '--flags', FLAGS_DIR, '--namespace', 'default'], { encoding: 'utf8' }));
 const compiled = execFileSync(VEXIL_BIN, ['snapshot', '--flags', FLAGS_DIR, '--namespace', 'default', '--format', 'compiled']);

@@ -77,7 +77,12 @@ impl Generator {
 
     pub async fn run(&self, target: &Target, load: Load) -> anyhow::Result<Measured> {
         match self {
-            Generator::Oha(oha) => run_oha(oha, target, load),
+            // oha runs as a child process: waited for off the runtime, so what the harness does
+            // meanwhile (sampling RSS, rewriting flag files) keeps running.
+            Generator::Oha(oha) => {
+                let (oha, target) = (oha.clone(), target.clone());
+                tokio::task::spawn_blocking(move || run_oha(&oha, &target, load)).await?
+            }
             Generator::Builtin { count } => run_builtin(target, *count).await,
         }
     }

@@ -1,7 +1,7 @@
 //! The load harness (`just bench-load`, `just bench-quick`): the seed story's experiment, run
 //! against the real server, with Vexil's modes side by side.
 //!
-//!   vexil-load [--quick] [--ci] [--only seed|limit|evaluate|fanout] [--json FILE]
+//!   vexil-load [--quick] [--ci] [--only seed|limit|evaluate|growth|fanout] [--json FILE]
 //!   vexil-load compare OLD.json NEW.json
 //!   vexil-load chart OUT_DIR RESULTS.json...
 //!
@@ -14,6 +14,7 @@ mod compare;
 mod evaluate;
 mod fanout;
 mod generator;
+mod growth;
 mod limit;
 mod process;
 mod seed;
@@ -288,8 +289,22 @@ async fn main() -> anyhow::Result<()> {
         seed::check(&evaluate_rows)?;
         rows.extend(evaluate_rows);
     }
+    let mut growth_rows = Vec::new();
+    if only.is_none_or(|name| name == "growth") {
+        growth_rows = growth::run(&run, growth::sizes(flag("--ci"))).await?;
+        println!("\nGrowth: one namespace of N flags\n");
+        growth::print(&growth_rows);
+        growth::check(&growth_rows)?;
+        let every = Duration::from_millis(if quick { 500 } else { 2000 });
+        let reload_rows =
+            growth::under_reload(&run, growth::reloading_flags(flag("--ci")), every).await?;
+        println!("\nRequests while a big namespace beside them reloads\n");
+        print_table(&reload_rows);
+        seed::check(&reload_rows)?;
+        rows.extend(reload_rows);
+    }
     if only.is_some_and(|name| name != "fanout") {
-        return write(json_out.as_deref(), &rows, &[]);
+        return write(json_out.as_deref(), &rows, &growth_rows, &[]);
     }
 
     // The harness holds one socket per client: as many as the hard limit allows.
@@ -301,13 +316,23 @@ async fn main() -> anyhow::Result<()> {
     }
     fanout::print(&fanout_rows);
     fanout::check(&fanout_rows)?;
-    write(json_out.as_deref(), &rows, &fanout_rows)
+    write(json_out.as_deref(), &rows, &growth_rows, &fanout_rows)
 }
 
 /// The run's rows as JSON, with the machine and the command, when `--json` asked for it.
-fn write(path: Option<&Path>, rows: &[Row], fanout: &[fanout::FanoutRow]) -> anyhow::Result<()> {
+fn write(
+    path: Option<&Path>,
+    rows: &[Row],
+    growth: &[growth::GrowthRow],
+    fanout: &[fanout::FanoutRow],
+) -> anyhow::Result<()> {
     let Some(path) = path else { return Ok(()) };
-    let document = serde_json::json!({ "machine": machine(), "rows": rows, "fanout": fanout });
+    let document = serde_json::json!({
+        "machine": machine(),
+        "rows": rows,
+        "growth": growth,
+        "fanout": fanout,
+    });
     std::fs::write(path, serde_json::to_string_pretty(&document)? + "\n")?;
     println!("\nwritten to {}", path.display());
     Ok(())

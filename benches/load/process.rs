@@ -101,15 +101,45 @@ pub fn rss_kib(pid: u32) -> u64 {
 
 /// The process's heap allocations and allocated bytes since it started, from `/metrics`.
 pub async fn allocation_totals(client: &reqwest::Client, url: &str) -> anyhow::Result<(u64, u64)> {
-    let text = client
-        .get(format!("{url}/metrics"))
-        .send()
+    let metrics = Metrics::scrape(client, url).await?;
+    Ok((
+        metrics.get("vexil_heap_allocations_total")?,
+        metrics.get("vexil_heap_allocated_bytes_total")?,
+    ))
+}
+
+/// The heap the process has in use (allocated, not freed), from `/metrics`.
+pub async fn live_heap_bytes(client: &reqwest::Client, url: &str) -> anyhow::Result<u64> {
+    Metrics::scrape(client, url)
         .await?
-        .error_for_status()?
-        .text()
-        .await?;
-    let counter = |name: &str| {
-        text.lines()
+        .get("vexil_heap_live_bytes")
+}
+
+/// One scrape of `/metrics`.
+struct Metrics {
+    url: String,
+    text: String,
+}
+
+impl Metrics {
+    async fn scrape(client: &reqwest::Client, url: &str) -> anyhow::Result<Metrics> {
+        let text = client
+            .get(format!("{url}/metrics"))
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        Ok(Metrics {
+            url: url.to_owned(),
+            text,
+        })
+    }
+
+    /// The value of an unlabelled sample.
+    fn get(&self, name: &str) -> anyhow::Result<u64> {
+        self.text
+            .lines()
             .find_map(|line| {
                 line.strip_prefix(name)?
                     .strip_prefix(' ')?
@@ -117,10 +147,6 @@ pub async fn allocation_totals(client: &reqwest::Client, url: &str) -> anyhow::R
                     .parse()
                     .ok()
             })
-            .ok_or_else(|| anyhow::anyhow!("{url}/metrics has no {name}"))
-    };
-    Ok((
-        counter("vexil_heap_allocations_total")?,
-        counter("vexil_heap_allocated_bytes_total")?,
-    ))
+            .ok_or_else(|| anyhow::anyhow!("{}/metrics has no {name}", self.url))
+    }
 }
