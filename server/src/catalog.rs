@@ -101,11 +101,15 @@ impl Problem {
     /// nobody's business).
     fn new(diagnostic: &Diagnostic, flags_dir: &Path) -> Problem {
         let file = relative(diagnostic.file(), flags_dir);
+        // As `vexil validate` prints it: no position for a whole file, `.` for the directory.
         let text = format!(
-            "{}:{}:{}: {}{}",
-            file,
-            diagnostic.line(),
-            diagnostic.column(),
+            "{}{}: {}{}",
+            if file.is_empty() { "." } else { &file },
+            if diagnostic.line() == 0 {
+                String::new()
+            } else {
+                format!(":{}:{}", diagnostic.line(), diagnostic.column())
+            },
             if diagnostic.path().is_empty() {
                 String::new()
             } else {
@@ -410,6 +414,16 @@ mod tests {
         format!(
             "namespace: shop\nflags:\n  - key: dark-mode\n    name: Dark mode\n    type: BOOLEAN_FLAG_TYPE\n    enabled: {enabled}\n"
         )
+    }
+
+    #[test]
+    fn a_directory_that_cannot_be_read_is_named_without_a_position() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let missing = dir.path().join("flags");
+        let loaded = vexil_flags::load_dir(&missing);
+        let catalog = Catalog::default().reload(&loaded, &missing, &ReloadClock::now(GRACE), None);
+        let text = &catalog.errors.first().expect("an error").text;
+        assert!(text.starts_with(".: cannot read: "), "{text}");
     }
 
     #[test]

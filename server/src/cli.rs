@@ -9,6 +9,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Parser, Debug)]
 #[command(name = "vexil", version = crate::build_info::VERSION_LINE, about)]
 pub struct Cli {
+    /// A TOML file of `vexil serve`'s options, each under its long name (`examples/vexil.toml`);
+    /// `validate`, `snapshot` and `evaluate` take its `flags` and file limits. Environment
+    /// variables and flags override it.
+    #[arg(long, global = true, env = "VEXIL_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -27,6 +32,29 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Make an Ed25519 key pair for signing compiled snapshots.
     Keygen(KeygenArgs),
+    /// Check that a Vexil server answers: exit 0 when `GET URL` is a 2xx, 1 otherwise (a
+    /// container's health check, where there is no curl).
+    Probe(ProbeArgs),
+    /// Print a shell's completion script for `vexil` to standard output.
+    Completions(CompletionsArgs),
+}
+
+/// `vexil probe URL`.
+#[derive(Args, Debug)]
+pub struct ProbeArgs {
+    /// What to ask for: `http://HOST:PORT/PATH` (plain HTTP: a probe runs beside the server).
+    #[arg(default_value = "http://127.0.0.1:8080/health")]
+    pub url: String,
+    /// Seconds to wait for the whole answer.
+    #[arg(long, default_value_t = 5)]
+    pub timeout_seconds: u64,
+}
+
+/// `vexil completions SHELL`.
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    pub shell: clap_complete::Shell,
 }
 
 /// `vexil keygen`.
@@ -66,9 +94,10 @@ impl FileLimits {
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
-    /// Flag files or directories to check. Each directory is its own flag set, searched as
-    /// `vexil serve` would; the loose files together form one more.
-    #[arg(default_value = "examples/flags")]
+    /// Flag files or directories to check (default: the `--flags` directory, from `VEXIL_FLAGS`
+    /// or the config file). Each directory is its own flag set, searched as `vexil serve` would;
+    /// the loose files together form one more.
+    #[arg(env = "VEXIL_FLAGS")]
     pub paths: Vec<PathBuf>,
     /// Succeed when a flag set holds no flag files (otherwise that is an error).
     #[arg(long)]
@@ -92,7 +121,7 @@ pub enum Format {
 
 /// Where flags come from: a directory of flag files or a snapshot file.
 #[derive(Args, Debug)]
-#[group(required = true, multiple = false)]
+#[group(multiple = false)]
 pub struct FlagSource {
     /// Directory of flag files.
     #[arg(long, env = "VEXIL_FLAGS")]
@@ -128,8 +157,8 @@ pub struct EvaluateArgs {
 #[derive(Args, Debug)]
 pub struct SnapshotArgs {
     /// Directory of flag files.
-    #[arg(long, env = "VEXIL_FLAGS", default_value = "examples/flags")]
-    pub flags: PathBuf,
+    #[arg(long, env = "VEXIL_FLAGS")]
+    pub flags: Option<PathBuf>,
     /// Read Flipt's JSON snapshot from this file instead (one a Flipt server served, or a JSON
     /// seed), to write it again, compiled for the SDK with `--format compiled`.
     #[arg(long, value_name = "FILE")]
@@ -152,6 +181,16 @@ pub struct SnapshotArgs {
     #[command(flatten)]
     pub file_limits: FileLimits,
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Where a command was given no flag directory.
+pub const NO_FLAGS: &str =
+    "no flag directory: give --flags DIR, or set VEXIL_FLAGS or `flags` in the --config file";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum SnapshotFormat {
@@ -210,8 +249,8 @@ fn parse_pair(text: &str) -> Result<(String, String), String> {
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Directory of flag files, watched for changes: the `default` environment.
-    #[arg(long, env = "VEXIL_FLAGS", default_value = "examples/flags")]
-    pub flags: PathBuf,
+    #[arg(long, env = "VEXIL_FLAGS")]
+    pub flags: Option<PathBuf>,
     /// Another environment, as Flipt v2 has them: `NAME=DIR` (repeatable). Clients choose it
     /// by path (`/client/v2/environments/NAME/...`) or with `X-Flipt-Environment: NAME`.
     #[arg(long = "environment", value_name = "NAME=DIR", value_parser = parse_environment)]
@@ -223,6 +262,9 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "VEXIL_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Log lines as text for people or as JSON objects for log collectors (levels: `VEXIL_LOG`).
+    #[arg(long, env = "VEXIL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(flatten)]
     pub file_limits: FileLimits,
     /// A folder served at `/` (the demo page).

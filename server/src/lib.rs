@@ -8,6 +8,7 @@ pub mod build_info;
 pub mod catalog;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod http;
 pub mod metrics;
 pub mod profiling;

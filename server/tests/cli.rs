@@ -628,6 +628,8 @@ fn a_public_key_starting_with_a_dash_is_a_value() {
         &workspace(),
         &[
             "snapshot",
+            "--flags",
+            "examples/flags",
             "--format",
             "compiled",
             "-o",

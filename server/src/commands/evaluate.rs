@@ -73,7 +73,7 @@ fn load_indexes(
                 .with_context(|| format!("reading {}", file.display()))?;
             vec![namespace]
         }
-        (None, None) => bail!("give --flags DIR or --snapshot FILE"),
+        (None, None) => bail!("{} (or --snapshot FILE)", crate::cli::NO_FLAGS),
     };
     namespaces
         .into_iter()

@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
+mod completions;
 mod evaluate;
 mod inspect;
 mod keygen;
+mod probe;
 pub mod serve;
 mod snapshot;
 mod validate;
@@ -20,5 +22,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Snapshot(args) => snapshot::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Keygen(args) => keygen::run(&args),
+        Command::Probe(args) => probe::run(&args),
+        Command::Completions(args) => completions::run(&args),
     }
 }

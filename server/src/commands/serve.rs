@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 
 use crate::auth::Auth;
-use crate::cli::ServeArgs;
+use crate::cli::{LogFormat, ServeArgs};
 use crate::http::{self, listener, listener::Connections};
 use crate::state::{AppState, Limits, DEFAULT_ENVIRONMENT};
 
@@ -29,7 +29,7 @@ pub fn run_with(
 ) -> anyhow::Result<ExitCode> {
     crate::alloc::return_freed_revisions_to_the_system();
     crate::profiling::sampler::set_sample_bytes(args.alloc_sample_bytes);
-    init_logging();
+    init_logging(args.log_format);
     let auth = args.tokens.as_deref().map(Auth::load).transpose()?;
     let limits = Limits {
         max_body_bytes: args.max_body_bytes,
@@ -46,15 +46,13 @@ pub fn run_with(
         buffer_memory_bytes: args.buffer_memory_bytes,
         max_concurrent_evaluations: args.max_concurrent_evaluations.max(1),
     };
-    let mut environments = vec![(
-        DEFAULT_ENVIRONMENT.to_owned(),
-        crate::watch::absolute(&args.flags)?,
-    )];
+    let flags = args.flags.as_deref().context(crate::cli::NO_FLAGS)?;
+    let mut environments = vec![(DEFAULT_ENVIRONMENT.to_owned(), flag_directory(flags)?)];
     for (name, dir) in &args.environments {
         if environments.iter().any(|(seen, _)| seen == name) {
             anyhow::bail!("environment {name} is given twice");
         }
-        environments.push((name.clone(), crate::watch::absolute(dir)?));
+        environments.push((name.clone(), flag_directory(dir)?));
     }
     let debounce = Duration::from_millis(args.debounce_ms);
     let state = AppState::with_environments(
@@ -191,12 +189,30 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-fn init_logging() {
+/// A flag directory as the server keeps it: absolute, and there at start (a wrong path is an
+/// operator's mistake to report now, not an empty namespace to serve).
+fn flag_directory(dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    let metadata =
+        std::fs::metadata(dir).with_context(|| format!("flag directory {}", dir.display()))?;
+    anyhow::ensure!(
+        metadata.is_dir(),
+        "flag directory {}: not a directory",
+        dir.display()
+    );
+    crate::watch::absolute(dir)
+}
+
+fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("VEXIL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        // One JSON object a line, the event's fields at the top level, as collectors index them.
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
 }

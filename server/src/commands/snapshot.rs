@@ -16,7 +16,10 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<ExitCode> {
             vexil_eval::read_snapshot(&bytes)
                 .with_context(|| format!("reading {}", file.display()))?
         }
-        None => source::load_namespace(&args.flags, &args.namespace, &limits)?,
+        None => {
+            let flags = args.flags.as_deref().context(crate::cli::NO_FLAGS)?;
+            source::load_namespace(flags, &args.namespace, &limits)?
+        }
     };
     let bytes = match args.format {
         SnapshotFormat::Json => {

@@ -13,6 +13,7 @@ use crate::cli::{Format, ValidateArgs};
 use crate::source::{self, FlagSet};
 
 pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(!args.paths.is_empty(), crate::cli::NO_FLAGS);
     let sets = source::flag_sets(&args.paths, &args.file_limits.limits())?;
     let mut report = Report::default();
     for set in &sets {

@@ -33,7 +33,7 @@ impl Server {
         extra_args: &[&str],
         mut command: Command,
     ) -> Server {
-        let mut child = command
+        command
             .arg("serve")
             .arg("--flags")
             .arg(flags.path())
@@ -45,8 +45,14 @@ impl Server {
             })
             .args(extra_args)
             .env("VEXIL_LOG", "warn")
+            .stderr(Stdio::inherit());
+        Server::spawn(command, flags)
+    }
+
+    /// Runs `command`, a whole `vexil serve` command line, and waits until it listens.
+    pub fn spawn(mut command: Command, flags: tempfile::TempDir) -> Server {
+        let mut child = command
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
             .spawn()
             .expect("vexil starts");
         let stdout = child.stdout.take().expect("stdout");
@@ -60,6 +66,11 @@ impl Server {
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_owned();
         Server { child, base, flags }
+    }
+
+    /// The server's standard error, when `spawn` was given a command that pipes it.
+    pub fn stderr(&mut self) -> Option<std::process::ChildStderr> {
+        self.child.stderr.take()
     }
 
     pub fn url(&self, path: &str) -> String {
