@@ -34,8 +34,9 @@ demo-cli: build
 build:
     cargo build -p vexil
 
-# Every test: formatting, lints, Rust tests, the wasm build, the Node tests.
-test: setup lint test-rust wasm-check wasm-smoke test-node test-python test-bench
+# Every test: formatting, lints, Rust tests, the wasm build, the Node tests, the package and
+# the deployment recipes.
+test: setup lint release-check test-rust wasm-check wasm-smoke test-node test-consumers test-python test-bench test-deploy
 
 # The load harness, briefly and without a load generator (its sequential client): it must still
 # run, and the seed story's result must still hold (benches/README.md, "Load").
@@ -76,7 +77,44 @@ wasm: setup-rust setup-wasm
     @grep -qx 'let wasmModule, wasmInstance, wasm;' www/pkg/vexil_wasm.js || { echo "wasm-bindgen's glue changed: check crates/vexil-wasm/reinstantiate.js" >&2; exit 1; }
     cat crates/vexil-wasm/reinstantiate.js >> www/pkg/vexil_wasm.js
     {{wasm_opt}} -Oz www/pkg/vexil_wasm_bg.wasm -o www/pkg/vexil_wasm_bg.wasm
+    @# Which sources this engine was built from: `npm pack` refuses a stale one.
+    node www/scripts/wasm-stamp.mjs write
     @echo "www/pkg/vexil_wasm_bg.wasm: $(wc -c < www/pkg/vexil_wasm_bg.wasm) B, $(gzip -9c www/pkg/vexil_wasm_bg.wasm | wc -c) B gzip"
+
+# The npm package as it would be published, into target/npm/ (its `prepack` refuses an engine
+# built from other sources).
+pack: wasm setup-node
+    mkdir -p target/npm
+    cd www && npm pack --silent --pack-destination ../target/npm
+
+# @vexil/sdk installed from its tarball into an app per toolchain (Vite, webpack, esbuild, an
+# import map, Node ESM and require, TypeScript's module resolutions, wrangler dev), each built
+# and run where it runs against `vexil serve` (www/test/consumers/run.mjs).
+test-consumers: build pack setup-browser
+    cd www/test/consumers && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; }
+    cd www/test/consumers && npm install --no-save --no-audit --no-fund "../../../target/npm/vexil-sdk-$(node -p 'require("../../package.json").version').tgz"
+    cd www/test/consumers && VEXIL_BIN="$PWD/../../../{{vexil}}" node run.mjs
+
+# One version everywhere (crates, npm package, CHANGELOG), the licence files, and third-party
+# licence lists that name what is built in now.
+release-check:
+    python3 scripts/release_check.py
+
+cargo_about_version := "0.9.3"
+cargo_about := ".tools/cargo-about-" + cargo_about_version + "/bin/cargo-about"
+
+# The third-party licence lists shipped with the binary (THIRD_PARTY_LICENSES.md) and the npm
+# package (www/THIRD_PARTY_LICENSES.md), written by cargo-about (about.toml, about.hbs).
+licenses:
+    @[ -x {{cargo_about}} ] || cargo install cargo-about --version {{cargo_about_version}} --locked --features cli --root .tools/cargo-about-{{cargo_about_version}}
+    {{cargo_about}} generate --locked -m server/Cargo.toml --target x86_64-unknown-linux-gnu about.hbs -o THIRD_PARTY_LICENSES.md
+    {{cargo_about}} generate --locked -m crates/vexil-wasm/Cargo.toml --target wasm32-unknown-unknown about.hbs -o www/THIRD_PARTY_LICENSES.md
+
+# The shipped binary (`cargo install --profile dist`, static) as the Dockerfile builds it, run
+# from an otherwise empty root as the image would; the systemd unit verified
+# (server/tests/deploy/check.py; chroot and namespaces need root).
+test-deploy:
+    @sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo; $sudo python3 server/tests/deploy/check.py
 
 # The built engine in Node against `vexil evaluate --batch` on the example flags.
 wasm-smoke: build wasm
