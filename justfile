@@ -36,7 +36,7 @@ build:
 
 # Every test: formatting, lints, Rust tests, the wasm build, the Node tests, the package and
 # the deployment recipes.
-test: setup lint release-check test-rust wasm-check wasm-smoke test-node test-consumers test-python test-bench test-deploy
+test: setup lint release-check test-rust wasm-check wasm-smoke test-node test-consumers test-python test-openapi test-bench test-deploy
 
 # The load harness, briefly and without a load generator (its sequential client): it must still
 # run, and the seed story's result must still hold (benches/README.md, "Load").
@@ -64,6 +64,15 @@ test-node: build setup-node wasm
     @# The SDK benchmark, briefly: it must still run, and its clients must still agree (its timings
     @# here mean nothing and are not shown).
     BENCH_MS=50 BENCH_ROUNDS=1 VEXIL_BENCH_SIZES=10,1000 node benches/js/sdk-vs-flipt.mjs > /dev/null
+
+# docs/openapi.yaml against the live server: the document is valid OpenAPI 3.1, names exactly
+# the router's routes, and real requests to every operation validate with openapi-core.
+test-openapi: build setup-openapi
+    VEXIL_BIN="$PWD/{{vexil}}" .tools/openapi-venv/bin/python server/tests/openapi/validate.py
+
+# The OpenAPI validators, pinned (server/tests/openapi/requirements.txt), in a venv of their own.
+setup-openapi:
+    @[ .tools/openapi-venv/.installed -nt server/tests/openapi/requirements.txt ] || { python3 -m venv .tools/openapi-venv && .tools/openapi-venv/bin/pip install --quiet --disable-pip-version-check -r server/tests/openapi/requirements.txt && touch .tools/openapi-venv/.installed; }
 
 # Flipt's Python SDK from PyPI against `vexil serve`, in a venv of its own under .tools/.
 test-python: build setup-python

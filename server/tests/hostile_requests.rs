@@ -477,6 +477,24 @@ fn every_error_vexil_answers_has_a_json_body() {
     let answer = ask(big);
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer:.100}");
     assert_eq!(json_body(&answer)["code"], 3);
+    // A path parameter whose escapes are not UTF-8: JSON, in OFREP's shape on OFREP's routes.
+    for path in [
+        "/api/v1/namespaces/%FF",
+        "/client/v2/environments/default/namespaces/%C3%28/stream",
+    ] {
+        let answer = ask(format!(
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ));
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert_eq!(json_body(&answer)["code"], 3, "{answer}");
+    }
+    let answer = ask(
+        "POST /ofrep/v1/evaluate/flags/%FF HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\
+         Connection: close\r\n\r\n{}"
+            .into(),
+    );
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(json_body(&answer)["errorCode"].is_string(), "{answer}");
     // Not HTTP at all: hyper's own bare 400 (documented), and the server carries on.
     let answer = ask("NOT HTTP\r\n\r\n".into());
     assert!(
@@ -530,9 +548,10 @@ async fn scopes_auth_order_and_the_namespace_header() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    // In OFREP's shape: that is what an OFREP client reads.
     let body: Value = response.json().await.unwrap();
     assert!(
-        body["message"]
+        body["errorDetails"]
             .as_str()
             .unwrap()
             .contains("X-Flipt-Namespace"),

@@ -110,11 +110,12 @@ impl<'a> Scope<'a> {
 }
 
 /// The access check, as a [`super::gate`] check: lets the request in, or answers 400, 401 or
-/// 403.
+/// 403 (a 400 in OFREP's shape on OFREP routes; 401 and 403 in Flipt's everywhere, as OFREP
+/// providers act on those by status).
 pub fn check(state: &AppState, request: &mut Request) -> Option<Response> {
     let refused = admit(state, request).err()?;
     state.metrics.record_rejection(Rejection::Auth);
-    Some(refused.into_response())
+    Some(super::ofrep::in_shape_of(request.uri().path(), refused).into_response())
 }
 
 fn admit(state: &AppState, request: &mut Request) -> Result<(), AppError> {

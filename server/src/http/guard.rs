@@ -6,13 +6,15 @@
 use axum::extract::Request;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use percent_encoding::percent_decode_str;
 
 use super::{ofrep, AppError};
 use crate::metrics::Rejection;
 use crate::state::{AppState, Limits};
 
-/// The head limits, as a [`super::gate`] check: lets the request in, or answers 413, 414 or
-/// 431 (in OFREP's shape on OFREP routes, whose clients read that).
+/// The head limits, as a [`super::gate`] check: lets the request in, or answers 400 (a path
+/// that is not UTF-8), 413, 414 or 431 (in OFREP's shape on OFREP routes, whose clients read
+/// that).
 pub fn check(state: &AppState, request: &mut Request) -> Option<Response> {
     let refused = check_head(&state.limits, request).err()?;
     state.metrics.record_rejection(Rejection::Limit);
@@ -30,6 +32,16 @@ pub fn check_head(limits: &Limits, request: &Request) -> Result<(), AppError> {
             "the request target is longer than {} bytes",
             limits.max_uri_bytes
         )));
+    }
+    // Path parameters are text: a path whose escapes are not UTF-8 is refused here, in JSON,
+    // where the router's extractor would answer in plain text. (No allocation without escapes.)
+    if percent_decode_str(request.uri().path())
+        .decode_utf8()
+        .is_err()
+    {
+        return Err(AppError::BadRequest(
+            "the path is not UTF-8 once percent-decoded".into(),
+        ));
     }
     let headers = request.headers();
     if headers.len() > limits.max_headers {
