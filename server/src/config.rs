@@ -8,7 +8,6 @@
 //! the file.
 
 use std::ffi::OsString;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
@@ -90,20 +89,9 @@ pub fn with_config(file: &Path) -> anyhow::Result<clap::Command> {
 }
 
 fn read_bounded(file: &Path) -> anyhow::Result<String> {
-    let opened =
-        std::fs::File::open(file).with_context(|| format!("config file {}", file.display()))?;
-    let mut text = String::new();
-    opened
-        .take(MAX_CONFIG_BYTES + 1)
-        .read_to_string(&mut text)
+    let bytes = crate::source::read_limited(file, MAX_CONFIG_BYTES, "a config file's limit")
         .with_context(|| format!("config file {}", file.display()))?;
-    if text.len() as u64 > MAX_CONFIG_BYTES {
-        bail!(
-            "config file {}: larger than {MAX_CONFIG_BYTES} bytes",
-            file.display()
-        );
-    }
-    Ok(text)
+    String::from_utf8(bytes).with_context(|| format!("config file {}: not UTF-8", file.display()))
 }
 
 /// A TOML value as the command-line values it stands for.

@@ -96,6 +96,11 @@ fn all_diagnostics(loaded: &Loaded) -> Vec<Diagnostic> {
 
 /// A whole file, refused once more than `max_bytes` were read (`--max-file-bytes`).
 pub fn read_bounded(file: &Path, max_bytes: u64) -> anyhow::Result<Vec<u8>> {
+    read_limited(file, max_bytes, "--max-file-bytes")
+}
+
+/// A whole file, refused once more than `max_bytes` were read; `limit` names the limit.
+pub fn read_limited(file: &Path, max_bytes: u64, limit: &str) -> anyhow::Result<Vec<u8>> {
     use std::io::Read as _;
     let mut bytes = Vec::new();
     std::fs::File::open(file)
@@ -107,7 +112,7 @@ pub fn read_bounded(file: &Path, max_bytes: u64) -> anyhow::Result<Vec<u8>> {
         .with_context(|| format!("reading {}", file.display()))?;
     if bytes.len() as u64 > max_bytes {
         bail!(
-            "{} is larger than {max_bytes} bytes (--max-file-bytes)",
+            "{} is larger than {max_bytes} bytes ({limit})",
             file.display()
         );
     }

@@ -243,11 +243,16 @@ def inside(image, settings):
         profile = gzip.decompress(http(f"{base}/debug/pprof/profile?seconds=2", timeout=20)[2])
         allocs = gzip.decompress(http(f"{base}/debug/pprof/allocs")[2])
         stop.set()
-        for name, data in [("CPU profile", profile), ("allocation profile", allocs)]:
-            functions = set(re.findall(rb"vexil::[a-z_]+::[a-z_]+", data))
+        # Where a 2-second CPU profile's samples land is luck (mostly hyper and tokio): any Rust
+        # function named shows the symbols are there; the allocation profile always has Vexil's.
+        for name, data, pattern in [
+            ("CPU profile", profile, rb"(?:vexil|hyper|tokio|axum|core|std)::[a-z_]+"),
+            ("allocation profile", allocs, rb"vexil::[a-z_]+::[a-z_]+"),
+        ]:
+            functions = set(re.findall(pattern, data))
             if not functions:
-                fail(f"the {name} names no function of vexil's ({len(data)} bytes)")
-            print(f"deploy check: {name}: {len(functions)} of vexil's functions named")
+                fail(f"the {name} names no function ({len(data)} bytes)")
+            print(f"deploy check: {name}: {len(functions)} functions named")
 
         server.send_signal(signal.SIGTERM)
         code = server.wait(timeout=15)
