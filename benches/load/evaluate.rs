@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::generator::{Load, Target};
 use crate::process::Server;
-use crate::{seed, sibling, Row, Run};
+use crate::{seed, Row, Run};
 
 const BATCH: usize = 100;
 
@@ -45,16 +45,7 @@ pub fn sweep(quick: bool) -> Vec<(u32, Duration)> {
 
 pub async fn run(run: &Run, quick: bool) -> anyhow::Result<Vec<Row>> {
     let flags = seed::flag_dir(&run.workspace)?;
-    let args: Vec<String> = [
-        "--flags",
-        &flags.path().display().to_string(),
-        "--listen",
-        "127.0.0.1:0",
-    ]
-    .iter()
-    .map(|arg| arg.to_string())
-    .collect();
-    let vexil = Server::start(&sibling("vexil-seed-server")?, &args)?;
+    let vexil = Server::vexil(flags.path(), &[])?;
     let mut rows = Vec::new();
     for (path, requests) in [("/evaluate/v1/variant", 1), ("/evaluate/v1/batch", BATCH)] {
         let target = Target {

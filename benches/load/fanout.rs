@@ -10,7 +10,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::process::Server;
-use crate::{seed, sibling, Run};
+use crate::{seed, Run};
 
 const STREAM: &str = "/client/v2/environments/default/namespaces/default/stream";
 /// Connection attempts at once: the listen backlog is finite.
@@ -85,18 +85,8 @@ async fn client(
 
 pub async fn run(run: &Run, clients: usize) -> anyhow::Result<FanoutRow> {
     let flags = seed::flag_dir(&run.workspace)?;
-    let args: Vec<String> = [
-        "--flags",
-        &flags.path().display().to_string(),
-        "--listen",
-        "127.0.0.1:0",
-        "--debounce-ms",
-        &DEBOUNCE_MS.to_string(),
-    ]
-    .iter()
-    .map(|arg| arg.to_string())
-    .collect();
-    let server = Server::start(&sibling("vexil-seed-server")?, &args)?;
+    let debounce = DEBOUNCE_MS.to_string();
+    let server = Server::vexil(flags.path(), &["--debounce-ms", &debounce])?;
     let rss_before_kib = server.rss_kib();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(0)

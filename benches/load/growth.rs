@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::generator::Target;
 use crate::process::{live_heap_bytes, Server};
-use crate::{seed, sibling, Row, Run};
+use crate::{seed, Row, Run};
 
 const DEBOUNCE_MS: u64 = 20;
 /// How often a reload is polled for: a conditional request that costs the server a 304.
@@ -55,18 +55,9 @@ pub fn sizes(ci: bool) -> &'static [usize] {
     }
 }
 
-fn server_args(flags: &Path) -> Vec<String> {
-    [
-        "--flags",
-        &flags.display().to_string(),
-        "--listen",
-        "127.0.0.1:0",
-        "--debounce-ms",
-        &DEBOUNCE_MS.to_string(),
-    ]
-    .iter()
-    .map(|arg| arg.to_string())
-    .collect()
+/// The server on `flags`, reloading 20 ms after a change.
+fn start(flags: &Path) -> anyhow::Result<Server> {
+    Server::vexil(flags, &["--debounce-ms", &DEBOUNCE_MS.to_string()])
 }
 
 fn snapshot_url(server: &Server, namespace: &str) -> String {
@@ -158,15 +149,14 @@ fn ms(duration: Duration) -> f64 {
 }
 
 pub async fn run(run: &Run, sizes: &[usize]) -> anyhow::Result<Vec<GrowthRow>> {
-    let program = sibling("vexil-seed-server")?;
     let empty = tempfile::tempdir()?;
-    let rss_empty_kib = Server::start(&program, &server_args(empty.path()))?.rss_kib();
+    let rss_empty_kib = start(empty.path())?.rss_kib();
     let mut rows = Vec::new();
     for &flags in sizes {
         let dir = tempfile::tempdir()?;
         write_namespace(dir.path(), "grow", flags, 0)?;
         let started = Instant::now();
-        let server = Server::start(&program, &server_args(dir.path()))?;
+        let server = start(dir.path())?;
         let start_ms = ms(started.elapsed());
         tokio::time::sleep(Duration::from_millis(200)).await;
         let rss_loaded_kib = server.rss_kib();
@@ -223,7 +213,7 @@ pub fn reloading_flags(ci: bool) -> usize {
 pub async fn under_reload(run: &Run, big: usize, every: Duration) -> anyhow::Result<Vec<Row>> {
     let flags = seed::flag_dir(&run.workspace)?;
     write_namespace(flags.path(), "big", big, 0)?;
-    let server = Server::start(&sibling("vexil-seed-server")?, &server_args(flags.path()))?;
+    let server = start(flags.path())?;
     let targets = [
         (
             "gzip snapshot, 100 flags",

@@ -54,16 +54,7 @@ fn nginx() -> Option<PathBuf> {
 
 pub async fn run(run: &Run, quick: bool) -> anyhow::Result<Vec<Row>> {
     let flags = seed::flag_dir(&run.workspace)?;
-    let args: Vec<String> = [
-        "--flags",
-        &flags.path().display().to_string(),
-        "--listen",
-        "127.0.0.1:0",
-    ]
-    .iter()
-    .map(|arg| arg.to_string())
-    .collect();
-    let vexil = Server::start(&sibling("vexil-seed-server")?, &args)?;
+    let vexil = Server::vexil(flags.path(), &[])?;
     let url = format!("{}{SNAPSHOT}", vexil.url);
     let fetch = |encoding: &'static str| {
         let client = run.client.clone();

@@ -12,6 +12,19 @@ pub struct Server {
 }
 
 impl Server {
+    /// `vexil serve` as the benchmarks run it (`vexil-seed-server`, the server's library with
+    /// the bench modes) on `flags`, on a free port, with `extra` options.
+    pub fn vexil(flags: &Path, extra: &[&str]) -> anyhow::Result<Server> {
+        let mut args = vec![
+            "--flags".to_owned(),
+            flags.display().to_string(),
+            "--listen".to_owned(),
+            "127.0.0.1:0".to_owned(),
+        ];
+        args.extend(extra.iter().map(|arg| arg.to_string()));
+        Server::start(&crate::sibling("vexil-seed-server")?, &args)
+    }
+
     /// Starts `program` with `args`; it must print a line ending in its `http://` URL first.
     pub fn start(program: &Path, args: &[String]) -> anyhow::Result<Server> {
         let mut child = Command::new(program)

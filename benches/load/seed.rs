@@ -64,15 +64,7 @@ fn batch_body() -> String {
 
 pub async fn run(run: &Run) -> anyhow::Result<Vec<Row>> {
     let flags = flag_dir(&run.workspace)?;
-    let args = [
-        "serve",
-        "--flags",
-        &flags.path().display().to_string(),
-        "--listen",
-        "127.0.0.1:0",
-    ];
-    let args: Vec<String> = args[1..].iter().map(|arg| arg.to_string()).collect();
-    let vexil = Server::start(&sibling("vexil-seed-server")?, &args)?;
+    let vexil = Server::vexil(flags.path(), &[])?;
 
     // The bare server returns exactly the bytes Vexil serves precompressed.
     let gzip = run

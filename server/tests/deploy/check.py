@@ -321,7 +321,8 @@ def main():
         return
     if os.geteuid() != 0:
         fail("run as root (chroot and namespaces): sudo python3 server/tests/deploy/check.py")
-    build_stage, final = stages(DOCKERFILE.read_text())[0], stages(DOCKERFILE.read_text())[-1]
+    parsed = stages(DOCKERFILE.read_text())
+    build_stage, final = parsed[0], parsed[-1]
     if final["from"] != "scratch":
         fail(f"the final stage is FROM {final['from']}: the check runs an empty root")
     build(build_stage)

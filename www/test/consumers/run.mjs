@@ -19,6 +19,7 @@ import { promisify } from 'node:util';
 
 import { chromium } from 'playwright-core';
 
+import { freePort } from '../support/sdk.mjs';
 import { startServer } from '../support/server.mjs';
 import { request } from './request.js';
 
@@ -228,14 +229,6 @@ async function wranglerAnswer() {
     wrangler.kill('SIGTERM');
     await new Promise((resolve) => (wrangler.exitCode !== null ? resolve() : wrangler.once('exit', resolve)));
   }
-}
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 if (failures.length) {
